@@ -23,7 +23,7 @@
  * parameters pairwise, and an unbounded count would let one message buy
  * quadratic work.
  */
-#define URI_MAX_PARAMS 64
+#define URI_MAX_PARAMS  64
 #define URI_MAX_HEADERS 32
 
 /* The uri-parameters RFC 3261 §19.1.1 gives a meaning (and §19.1.4 a
@@ -40,7 +40,8 @@ static inline unsigned char lc(unsigned char c)
 
 static inline bool is_escape(const unsigned char *b, uint32_t p, uint32_t end)
 {
-	return b[p] == '%' && end - p >= 3 && se_is(b[p + 1], SE_C_HEX) && se_is(b[p + 2], SE_C_HEX);
+	return b[p] == '%' && end - p >= 3 && se_is(b[p + 1], SE_C_HEX) &&
+	       se_is(b[p + 2], SE_C_HEX);
 }
 
 /* Characters of class `cls` and valid %HH escapes; stops at anything else
@@ -111,7 +112,8 @@ static enum uri_pname uri_pname(const unsigned char *s, uint32_t n, bool esc)
 			if (k == sizeof(buf))
 				return PN_OTHER;
 			if (is_escape(s, i, n)) {
-				buf[k] = (unsigned char)(se_hexval(s[i + 1]) << 4 | se_hexval(s[i + 2]));
+				buf[k] =
+				    (unsigned char)(se_hexval(s[i + 1]) << 4 | se_hexval(s[i + 2]));
 				i += 3;
 			} else {
 				buf[k] = s[i++];
@@ -231,7 +233,8 @@ static bool ipv6_extra_colon(const unsigned char *b, uint32_t p, uint32_t q)
 
 /* hostport = host [ ":" port ]; port is 1*DIGIT, and we refuse what does
  * not fit 16 bits rather than wrap it. */
-static const char *parse_hostport(const unsigned char *b, uint32_t *pp, uint32_t end, struct se_uri *u)
+static const char *parse_hostport(const unsigned char *b, uint32_t *pp, uint32_t end,
+                                  struct se_uri *u)
 {
 	const char *cb = (const char *)b;
 	uint32_t p = *pp, q = p;
@@ -280,7 +283,7 @@ static const char *parse_hostport(const unsigned char *b, uint32_t *pp, uint32_t
  * second occurrence is refused: ";transport=udp;transport=tcp" has no one
  * meaning, and §19.1.4 comparison assumes one value. */
 static const char *sip_param_known(const unsigned char *b, enum uri_pname kind, uint32_t vs,
-				   uint32_t ve, struct se_uri *u)
+                                   uint32_t ve, struct se_uri *u)
 {
 	struct se_range *slot;
 	switch (kind) {
@@ -334,7 +337,7 @@ static const char *sip_param_known(const unsigned char *b, enum uri_pname kind, 
 /* uri-parameters = *( ";" pname [ "=" pvalue ] ), pname and pvalue
  * 1*paramchar; *pp is at the first ';'. */
 static const char *parse_sip_params(const unsigned char *b, uint32_t *pp, uint32_t end,
-				    struct se_uri *u)
+                                    struct se_uri *u)
 {
 	uint32_t p = *pp, count = 0;
 	u->params.off = p + 1;
@@ -371,7 +374,8 @@ static const char *parse_sip_params(const unsigned char *b, uint32_t *pp, uint32
 /* headers = "?" header *( "&" header ); header = hname "=" hvalue, hname
  * 1*( hnv-unreserved / unreserved / escaped ), hvalue the same but may be
  * empty. *pp is at the '?'. */
-static const char *parse_headers(const unsigned char *b, uint32_t *pp, uint32_t end, struct se_uri *u)
+static const char *parse_headers(const unsigned char *b, uint32_t *pp, uint32_t end,
+                                 struct se_uri *u)
 {
 	uint32_t p = *pp + 1, count = 0;
 	bool esc = false;
@@ -489,7 +493,8 @@ static const char *tel_param(const unsigned char *b, uint32_t *pp, uint32_t end,
 			} else {
 				while (p < end && se_is(b[p], SE_C_HOST))
 					p++;
-				if (p > vs && se_host_check((const char *)b, vs, p, 1) != SE_HOST_NAME)
+				if (p > vs &&
+				    se_host_check((const char *)b, vs, p, 1) != SE_HOST_NAME)
 					p = vs;
 			}
 			if (*context)
@@ -585,8 +590,7 @@ static const char *parse_other(const unsigned char *b, uint32_t p, uint32_t end)
 	return NULL;
 }
 
-int se_uri_parse(const char *base, uint32_t off, uint32_t len, struct se_uri *u,
-		 const char **why)
+int se_uri_parse(const char *base, uint32_t off, uint32_t len, struct se_uri *u, const char **why)
 {
 	const unsigned char *b = (const unsigned char *)base;
 	const char *w;
@@ -621,8 +625,7 @@ int se_uri_parse(const char *base, uint32_t off, uint32_t len, struct se_uri *u,
 	return 0;
 }
 
-bool se_uri_param(const char *base, const struct se_uri *u, const char *name,
-		  struct se_range *val)
+bool se_uri_param(const char *base, const struct se_uri *u, const char *name, struct se_range *val)
 {
 	const unsigned char *b = (const unsigned char *)base;
 	uint32_t p = u->params.off, end = u->params.off + u->params.len;

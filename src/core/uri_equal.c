@@ -39,8 +39,16 @@ static inline unsigned lc(unsigned c)
 static bool is_reserved_2396(unsigned c)
 {
 	switch (c) {
-	case ';': case '/': case '?': case ':': case '@':
-	case '&': case '=': case '+': case '$': case ',':
+	case ';':
+	case '/':
+	case '?':
+	case ':':
+	case '@':
+	case '&':
+	case '=':
+	case '+':
+	case '$':
+	case ',':
 		return true;
 	default:
 		return false;
@@ -52,7 +60,8 @@ static bool is_reserved_2396(unsigned c)
 static unsigned unit_next(struct text t, uint32_t *i, bool fold)
 {
 	unsigned c = t.s[*i];
-	if (c == '%' && t.n - *i >= 3 && se_hexval(t.s[*i + 1]) >= 0 && se_hexval(t.s[*i + 2]) >= 0) {
+	if (c == '%' && t.n - *i >= 3 && se_hexval(t.s[*i + 1]) >= 0 &&
+	    se_hexval(t.s[*i + 2]) >= 0) {
 		c = (unsigned)(se_hexval(t.s[*i + 1]) << 4 | se_hexval(t.s[*i + 2]));
 		*i += 3;
 		if (is_reserved_2396(c))
@@ -199,7 +208,7 @@ static bool ipv6_bytes(struct text t, uint8_t out[16])
 /* Hosts: names case-insensitively, addresses by value. A name never
  * equals an address, even the one it resolves to (§19.1.4). */
 static bool host_eq(const char *abase, const struct se_uri *a, const char *bbase,
-		    const struct se_uri *b)
+                    const struct se_uri *b)
 {
 	struct text ta = text_of(abase, a->host), tb = text_of(bbase, b->host);
 	if (a->host_type != b->host_type)
@@ -295,7 +304,8 @@ static bool list_in(struct text a, struct text b, unsigned char sep, enum value_
 	return true;
 }
 
-static bool lists_eq(struct text a, struct text b, unsigned char sep, enum value_rule rule, bool all)
+static bool lists_eq(struct text a, struct text b, unsigned char sep, enum value_rule rule,
+                     bool all)
 {
 	return list_in(a, b, sep, rule, all) && list_in(b, a, sep, rule, all);
 }
@@ -303,7 +313,7 @@ static bool lists_eq(struct text a, struct text b, unsigned char sep, enum value
 /* ---- schemes ------------------------------------------------------ */
 
 static bool sip_equal(const char *abase, const struct se_uri *a, const char *bbase,
-		      const struct se_uri *b)
+                      const struct se_uri *b)
 {
 	/* a component given on one side only never matches, not even a port
 	 * equal to the default or an empty password */
@@ -321,8 +331,10 @@ static bool sip_equal(const char *abase, const struct se_uri *a, const char *bba
 	/* transport, user, ttl, method and maddr must match when either side
 	 * has them; their values are never empty, so an absent one (len 0)
 	 * equals only another absent one */
-	const struct se_range *ra[] = {&a->transport, &a->user_param, &a->ttl, &a->method, &a->maddr};
-	const struct se_range *rb[] = {&b->transport, &b->user_param, &b->ttl, &b->method, &b->maddr};
+	const struct se_range *ra[] = {&a->transport, &a->user_param, &a->ttl, &a->method,
+	                               &a->maddr};
+	const struct se_range *rb[] = {&b->transport, &b->user_param, &b->ttl, &b->method,
+	                               &b->maddr};
 	for (size_t k = 0; k < sizeof(ra) / sizeof(ra[0]); k++)
 		if (!text_eq(text_of(abase, *ra[k]), text_of(bbase, *rb[k]), true))
 			return false;
@@ -331,11 +343,11 @@ static bool sip_equal(const char *abase, const struct se_uri *a, const char *bba
 		return false;
 	/* headers are never ignored */
 	return lists_eq(text_of(abase, a->headers), text_of(bbase, b->headers), '&', VAL_EXACT,
-			true);
+	                true);
 }
 
 static bool tel_equal(const char *abase, const struct se_uri *a, const char *bbase,
-		      const struct se_uri *b)
+                      const struct se_uri *b)
 {
 	struct text na = text_of(abase, a->user), nb = text_of(bbase, b->user);
 	/* both global ('+') or both local */
@@ -348,7 +360,7 @@ static bool tel_equal(const char *abase, const struct se_uri *a, const char *bba
 }
 
 bool se_uri_equal(const char *abase, const struct se_uri *a, const char *bbase,
-		  const struct se_uri *b)
+                  const struct se_uri *b)
 {
 	if (a->scheme != b->scheme)
 		return false; /* and a sip URI never equals a sips one */

@@ -1,0 +1,118 @@
+/*
+ * The SIP layer's runtime hooks (runtime/shared.h, runtime/worker_hooks.h):
+ * shared state created by the master before fork, per-worker state after
+ * fork, and the idle test for a graceful stop.
+ */
+#include "proxy.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "../runtime/hooks_sip.h"
+#include "../runtime/log.h"
+
+#define TXN_BUCKETS 16384
+#define TICK_MS 10
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int sip_shared_init(struct shared *sh, const struct config *cfg)
+{
+	(void)cfg;
+	struct arena *a = sh->arena;
+	struct sip_shared *ss = arena_alloc_permanent(a, sizeof(*ss));
+	if (!ss)
+		return SE_ESHMFULL;
+	memset(ss, 0, sizeof(*ss));
+	int rc = txn_table_create(a, TXN_BUCKETS, &ss->txns);
+	if (rc)
+		return rc;
+	ss->wheels = arena_alloc_permanent(a, sh->nslots * sizeof(struct twheel));
+	ss->stats = arena_alloc_permanent(a, sh->nslots * sizeof(struct sip_stats));
+	/* pools are few; a generous fixed array survives policy reloads
+	 * that add pools without re-creating shared state */
+	ss->n_pools = 1024;
+	ss->pool_rr = arena_alloc_permanent(a, ss->n_pools * sizeof(*ss->pool_rr));
+	if (!ss->wheels || !ss->stats || !ss->pool_rr)
+		return SE_ESHMFULL;
+	memset(ss->stats, 0, sh->nslots * sizeof(struct sip_stats));
+	memset((void *)ss->pool_rr, 0, ss->n_pools * sizeof(*ss->pool_rr));
+	uint64_t now = mono_ms();
+	for (uint32_t i = 0; i < sh->nslots; i++) {
+		rc = twheel_init(&ss->wheels[i], TICK_MS, now);
+		if (rc)
+			return rc;
+	}
+	if (getrandom(&ss->secret, sizeof(ss->secret), 0) != sizeof(ss->secret))
+		return SE_EINVAL;
+	sh->sip = ss;
+	return 0;
+}
+
+static int sip_start(struct worker *w)
+{
+	struct sip_worker *sw = calloc(1, sizeof(*sw));
+	if (!sw)
+		abort();
+	sw->w = w;
+	sw->ss = w->sh->sip;
+	sw->st = &sw->ss->stats[w->slot];
+	sw->pol = w->policy;
+	const struct config *cfg = w->cfg;
+	sw->lim = (struct se_limits){cfg->limits.max_message_size, (uint16_t)cfg->limits.max_headers,
+				     (uint16_t)cfg->limits.max_via, 64};
+	size_t msz = se_msg_size(&sw->lim);
+	sw->msg = se_msg_init(malloc(msz), &sw->lim);
+	sw->aux = se_msg_init(malloc(msz), &sw->lim);
+	sw->aux2 = se_msg_init(malloc(msz), &sw->lim);
+	uint8_t seed[32];
+	if (getrandom(seed, sizeof(seed), 0) != sizeof(seed))
+		abort(); /* getrandom on Linux >= 3.17 does not fail for 32 bytes */
+	se_rng_seed(&sw->rng, seed);
+	sw->now = worker_now_ms(w);
+	w->sip = sw;
+	sip_adopt_timers(sw);
+	return 0;
+}
+
+static bool sip_idle(struct worker *w)
+{
+	struct sip_worker *sw = sip_of(w);
+	return atomic_load(&sw->st->txn_owned) <= 0;
+}
+
+static void sip_stop(struct worker *w)
+{
+	struct sip_worker *sw = sip_of(w);
+	if (!sw)
+		return;
+	free(sw->msg);
+	free(sw->aux);
+	free(sw->aux2);
+	free(sw);
+	w->sip = NULL;
+}
+
+static const struct runtime_hooks hooks = {
+	.shared_init = sip_shared_init,
+	.worker = {
+		.start = sip_start,
+		.recv = sip_recv,
+		.tick = sip_tick,
+		.idle = sip_idle,
+		.stop = sip_stop,
+		.tick_ms = TICK_MS,
+	},
+};
+
+const struct runtime_hooks *sip_runtime_hooks(void)
+{
+	return &hooks;
+}

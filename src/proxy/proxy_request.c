@@ -1,0 +1,211 @@
+/*
+ * Requests other than ACK and CANCEL (RFC 3261 §16.3-16.6, §17.2):
+ * validation, server-transaction matching (retransmissions are answered
+ * with the last response and go no further), 100 Trying for INVITE, the
+ * target, and the forwarded copy with our Via, Max-Forwards, Route and
+ * Record-Route edits.
+ */
+#include "proxy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../runtime/log.h"
+
+#define RETRY_AFTER "Retry-After: 5\r\n"
+
+/* §16.3 steps 2-5. Returns true when the request was answered here. */
+static bool validate(struct sip_worker *sw, uint8_t li, const struct se_msg *m, const char *buf,
+		     const union sockaddr_any *to)
+{
+	if (m->ruri.scheme != SE_URI_SIP && m->ruri.scheme != SE_URI_SIPS &&
+	    m->ruri.scheme != SE_URI_TEL) {
+		sip_reply(sw, li, m, buf, to, 416, NULL, NULL);
+		return true;
+	}
+	if (m->max_forwards == 0) {
+		sip_reply(sw, li, m, buf, to, 483, NULL, NULL);
+		return true;
+	}
+	/* step 4: our own Via with the loop hash this request has now is a
+	 * loop; with another hash it is a spiral (the request changed) */
+	uint32_t loop = 0;
+	bool loop_done = false;
+	for (uint16_t i = 0; i < m->via_count; i++) {
+		const struct se_via *v = &se_msg_vias(m)[i];
+		struct txn_branch_id id;
+		if (sip_listener_of(sw->w, buf + v->host.off, v->host.len,
+				    (v->flags & SE_VIA_PORT) ? v->port : 0) < 0 ||
+		    !txn_branch_parse(buf + v->branch.off, v->branch.len, sw->ss->secret, &id))
+			continue;
+		if (!loop_done) {
+			loop = txn_loop_hash(m, buf);
+			loop_done = true;
+		}
+		if (id.loop == loop) {
+			sip_reply(sw, li, m, buf, to, 482, NULL, NULL);
+			return true;
+		}
+	}
+	/* step 5: we support no extension a proxy must understand */
+	if (m->first[SE_HDR_PROXY_REQUIRE] != SE_NONE) {
+		char extra[1024];
+		int k = snprintf(extra, sizeof(extra), "Unsupported: ");
+		const struct se_hdr *h = se_msg_hdrs(m);
+		bool firsttok = true;
+		for (uint16_t i = m->first[SE_HDR_PROXY_REQUIRE]; i != SE_NONE; i = h[i].next) {
+			uint32_t pos = 0;
+			struct se_range tok;
+			while (se_msg_token_next(buf, h[i].value, &pos, &tok) &&
+			       (size_t)k + tok.len + 8 < sizeof(extra)) {
+				k += snprintf(extra + k, sizeof(extra) - (size_t)k, "%s%.*s",
+					      firsttok ? "" : ", ", (int)tok.len, buf + tok.off);
+				firsttok = false;
+			}
+		}
+		snprintf(extra + k, sizeof(extra) - (size_t)k, "\r\n");
+		sip_reply(sw, li, m, buf, to, 420, NULL, extra);
+		return true;
+	}
+	return false;
+}
+
+int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
+			      const char *buf, const struct sip_target *tg)
+{
+	const struct config *cfg = sw->w->cfg;
+	if (t->nbr >= TXN_MAX_BRANCHES)
+		return SE_ELIMIT;
+	uint8_t bi = t->nbr;
+	struct txn_branch *br = &t->br[bi];
+	const struct listener_rt *l = &sw->w->listeners[tg->listener];
+	struct txn_branch_id id = {t->bucket, t->label, bi, txn_loop_hash(m, buf)};
+	char branch[TXN_BRANCH_MAX];
+	txn_branch_make(branch, &id, &sw->rng, sw->ss->secret);
+	char via[256], rr[256];
+	int vn = snprintf(via, sizeof(via), "SIP/2.0/UDP %s:%u;branch=%s;rport", l->via_host,
+			  l->via_port, branch);
+	struct se_edit ed[8];
+	size_t ne = 0;
+	ed[ne++] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = (uint32_t)vn};
+	ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_MAX_FORWARDS,
+				    .num = m->max_forwards < 0 ? 70 : (uint32_t)m->max_forwards - 1};
+	for (uint8_t i = 0; i < tg->n_drop; i++)
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_ELEM, .idx = tg->drop_elem[i]};
+	if (tg->new_ruri.len)
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_RURI, .data = buf + tg->new_ruri.off,
+					    .len = tg->new_ruri.len};
+	if (tg->record_route) {
+		int rn = snprintf(rr, sizeof(rr), "<sip:%s:%u;lr>", l->via_host, l->via_port);
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_INSERT_RECORD_ROUTE, .data = rr,
+					    .len = (uint32_t)rn};
+	}
+	int n = se_build(m, buf, ed, ne, sw->out, sizeof(sw->out));
+	if (n < 0)
+		return n;
+	br->req = sip_store(sw, sw->out, (uint32_t)n);
+	if (!br->req)
+		return SE_ESHMFULL;
+	t->nbr++;
+	br->req_len = (uint32_t)n;
+	br->state = TC_CALLING;
+	br->dst = tg->dst;
+	br->listener = tg->listener;
+	br->dest = tg->dest;
+	br->a_int = cfg->timers.t1;
+	br->t_retrans = sw->now + cfg->timers.t1;     /* Timer A / E */
+	br->t_timeout = sw->now + 64 * cfg->timers.t1; /* Timer B / F */
+	if (t->flags & TXN_F_INVITE)
+		br->t_c = sw->now + cfg->timers.timer_c;
+	sip_send(sw, br->listener, &br->dst, sw->out, (uint32_t)n);
+	return 0;
+}
+
+void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
+		 const union sockaddr_any *src)
+{
+	const struct se_msg *m = sw->msg;
+	uint8_t li = (uint8_t)l->index;
+	union sockaddr_any rdst;
+	sip_response_addr(m, buf, src, &rdst);
+	if (validate(sw, li, m, buf, &rdst))
+		return;
+
+	char key[TXN_KEY_MAX];
+	bool rfc2543;
+	uint32_t kl = txn_key_server(m, buf, key, sizeof(key), &rfc2543);
+	if (kl == 0) {
+		sip_reply(sw, li, m, buf, &rdst, 400, "Bad Via header", NULL);
+		return;
+	}
+	uint64_t hash = txn_key_hash(key, kl);
+	uint32_t bucket = txn_table_index(sw->ss->txns, hash);
+	txn_table_lock(sw->ss->txns, bucket);
+	struct txn *t = sip_txn_find_locked(sw, bucket, hash, key, kl, m->method);
+	if (t) { /* a retransmission: repeat the last response (§17.2.1, §17.2.2) */
+		if (t->resp)
+			sip_send(sw, t->listener, &t->resp_dst, t->resp, t->resp_len);
+		atomic_fetch_add_explicit(&sw->st->retransmissions, 1, memory_order_relaxed);
+		txn_table_unlock(sw->ss->txns, bucket);
+		return;
+	}
+	if (atomic_load(&sw->w->sh->stopping)) {
+		txn_table_unlock(sw->ss->txns, bucket);
+		atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_STOPPING], 1, memory_order_relaxed);
+		sip_reply(sw, li, m, buf, &rdst, 503, NULL, RETRY_AFTER);
+		return;
+	}
+	struct sip_target tg;
+	const struct sip_ierr *ierr = NULL;
+	if (sip_target(sw, m, buf, &tg, &ierr) != 0) {
+		txn_table_unlock(sw->ss->txns, bucket);
+		if (ierr) {
+			log_info("%.*s %.*s: %s (%u %s)", (int)m->method_name.len,
+				 buf + m->method_name.off, (int)m->ruri_text.len,
+				 buf + m->ruri_text.off, ierr->id, ierr->code, ierr->reason);
+			sip_reply(sw, li, m, buf, &rdst, ierr->code, ierr->reason, NULL);
+		} else {
+			sip_reply(sw, li, m, buf, &rdst, 500, NULL, NULL);
+		}
+		return;
+	}
+	t = sip_txn_new_locked(sw, bucket, hash, key, kl);
+	if (t) {
+		t->req = sip_store(sw, buf, sw->msg->msg_len);
+		if (!t->req) {
+			sip_txn_free_locked(sw, t);
+			t = NULL;
+		}
+	}
+	if (!t) {
+		txn_table_unlock(sw->ss->txns, bucket);
+		log_warn("shared memory exhausted: 503 to %.*s", (int)m->call_id.len,
+			 buf + m->call_id.off);
+		sip_reply(sw, li, m, buf, &rdst, 503, NULL, RETRY_AFTER);
+		return;
+	}
+	t->req_len = sw->msg->msg_len;
+	t->method = m->method;
+	t->flags = (rfc2543 ? TXN_F_2543 : 0) | (m->method == SE_METHOD_INVITE ? TXN_F_INVITE : 0);
+	t->listener = li;
+	t->src = *src;
+	t->resp_dst = rdst;
+	t->sstate = TS_PROCEEDING;
+	if (m->method == SE_METHOD_INVITE) { /* §16.2: answer 100 at once, stop retransmits */
+		struct se_reply r = {.code = 100};
+		int n = se_build_reply(m, buf, &r, sw->out2, sizeof(sw->out2));
+		if (n > 0) {
+			sip_send(sw, li, &rdst, sw->out2, (uint32_t)n);
+			sip_store_replace(sw, &t->resp, &t->resp_len, sw->out2, (uint32_t)n);
+			t->resp_code = 100;
+		}
+	}
+	int rc = sip_forward_branch_locked(sw, t, m, buf, &tg);
+	if (rc != 0) {
+		log_warn("cannot forward %.*s: %s", (int)m->call_id.len, buf + m->call_id.off,
+			 se_strerror(rc));
+		sip_final_local_locked(sw, t, rc == SE_ESHMFULL ? 503 : 500, NULL);
+	}
+	sip_txn_rearm_locked(sw, t);
+	txn_table_unlock(sw->ss->txns, bucket);
+}

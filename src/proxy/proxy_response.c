@@ -1,0 +1,221 @@
+/*
+ * Responses (RFC 3261 §16.7, §17.1; RFC 6026; RFC 4320/4321).
+ *
+ * A response is ours when its top Via names one of our listeners and its
+ * branch authenticates (txn_key.h); the branch names the bucket and label
+ * of its transaction, found in O(1) from any worker. Provisionals (but
+ * 100) and every 2xx go upstream at once; a final non-2xx is ACKed
+ * downstream and, as the best (only) response, forwarded unless a final
+ * went up already; a lone 503 becomes a 500 (§16.7 step 6). Responses
+ * that match nothing are forwarded statelessly only if they are 2xx to an
+ * INVITE (retransmissions after the transaction ended) and really ours.
+ */
+#include "proxy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../runtime/log.h"
+
+/* The server side got its final response: RFC 3261 §17.2.1 / §17.2.2 and
+ * RFC 6026 timers; the request copy is no longer needed. */
+static void server_final_locked(struct sip_worker *sw, struct txn *t, uint16_t code)
+{
+	const struct config *cfg = sw->w->cfg;
+	t->flags |= TXN_F_FINAL;
+	t->resp_code = code;
+	if (t->flags & TXN_F_INVITE) {
+		if (code >= 300) {
+			t->sstate = TS_COMPLETED;
+			t->g_int = cfg->timers.t1;
+			t->t_g = sw->now + cfg->timers.t1;         /* Timer G */
+			t->t_end = sw->now + 64 * cfg->timers.t1;  /* Timer H */
+		} else {
+			t->sstate = TS_ACCEPTED;
+			t->t_end = sw->now + 64 * cfg->timers.t1;  /* Timer L */
+		}
+	} else {
+		t->sstate = TS_COMPLETED;
+		t->t_end = sw->now + 64 * cfg->timers.t1;          /* Timer J */
+	}
+	arena_free(sw->w->sh->arena, t->req);
+	t->req = NULL;
+	t->req_len = 0;
+}
+
+void sip_final_local_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
+			    const char *reason)
+{
+	struct se_perr err;
+	if (!t->req || se_msg_parse(sw->aux, t->req, t->req_len, SE_DGRAM, &sw->lim, &err) < 0)
+		return;
+	char tag[17];
+	se_rng_token(&sw->rng, tag, 16);
+	struct se_reply r = {.code = code, .reason = reason, .to_tag = tag};
+	int n = se_build_reply(sw->aux, t->req, &r, sw->out2, sizeof(sw->out2));
+	if (n < 0)
+		return;
+	atomic_fetch_add_explicit(&sw->st->replies_local[code / 100], 1, memory_order_relaxed);
+	sip_send(sw, t->listener, &t->resp_dst, sw->out2, (uint32_t)n);
+	sip_store_replace(sw, &t->resp, &t->resp_len, sw->out2, (uint32_t)n);
+	server_final_locked(sw, t, code);
+}
+
+/* Send response m upstream for t, minus our Via. */
+static void forward_up_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
+			      const char *buf, bool keep)
+{
+	struct se_edit ed = {.op = SE_EDIT_DROP_VIA_HOP, .idx = 0};
+	int n = se_build(m, buf, &ed, 1, sw->out, sizeof(sw->out));
+	if (n < 0) {
+		log_warn("cannot forward a %u response: %s", m->status, se_strerror(n));
+		return;
+	}
+	sip_send(sw, t->listener, &t->resp_dst, sw->out, (uint32_t)n);
+	if (keep) {
+		sip_store_replace(sw, &t->resp, &t->resp_len, sw->out, (uint32_t)n);
+		t->resp_code = m->status;
+	}
+}
+
+static void stateless_up(struct sip_worker *sw, const struct se_msg *m, const char *buf)
+{
+	union sockaddr_any dst;
+	if (m->via_count < 2 || !sip_via_addr(&se_msg_vias(m)[1], buf, &dst))
+		return;
+	int li = sip_listener_for_family(sw->w, dst.sa.sa_family);
+	struct se_edit ed = {.op = SE_EDIT_DROP_VIA_HOP, .idx = 0};
+	int n = se_build(m, buf, &ed, 1, sw->out, sizeof(sw->out));
+	if (li >= 0 && n > 0)
+		sip_send(sw, (uint8_t)li, &dst, sw->out, (uint32_t)n);
+}
+
+static void provisional_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
+			       const struct se_msg *m, const char *buf)
+{
+	const struct config *cfg = sw->w->cfg;
+	if (br->state == TC_CALLING) {
+		br->state = TC_PROCEEDING;
+		if (t->flags & TXN_F_INVITE) { /* §17.1.1.2: A and B stop */
+			br->t_retrans = 0;
+			br->t_timeout = 0;
+		} else { /* §17.1.2.2: E continues at T2 */
+			br->a_int = cfg->timers.t2;
+		}
+	}
+	br->got_prov = 1;
+	if (br->code < m->status)
+		br->code = m->status;
+	if (br->cancel == 3) /* a CANCEL was waiting for this (§9.1) */
+		sip_branch_cancel_locked(sw, t, br, NULL);
+	if (m->status == 100)
+		return; /* not forwarded (§16.7 step 5) */
+	if ((t->flags & TXN_F_INVITE) && br->t_c) /* §16.7 step 2: Timer C restarts */
+		br->t_c = sw->now + cfg->timers.timer_c;
+	if (!(t->flags & TXN_F_FINAL))
+		forward_up_locked(sw, t, m, buf, true);
+}
+
+static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
+			 const struct se_msg *m, const char *buf)
+{
+	const struct config *cfg = sw->w->cfg;
+	bool invite = t->flags & TXN_F_INVITE;
+	uint16_t code = m->status;
+	if (br->state == TC_COMPLETED || br->state == TC_ACCEPTED ||
+	    br->state == TC_TERMINATED) {
+		/* a retransmitted final: repeat our ACK (§17.1.1.2); 2xx go up */
+		if (invite && code >= 300 && br->state == TC_COMPLETED && br->req)
+			sip_send(sw, br->listener, &br->dst, br->req, br->req_len);
+		else if (invite && code < 300)
+			forward_up_locked(sw, t, m, buf, false);
+		atomic_fetch_add_explicit(&sw->st->retransmissions, 1, memory_order_relaxed);
+		return;
+	}
+	br->code = code;
+	br->t_retrans = 0;
+	br->t_c = 0;
+	if (invite && code < 300) { /* RFC 6026: Accepted, Timer M */
+		br->state = TC_ACCEPTED;
+		br->t_timeout = sw->now + 64 * cfg->timers.t1;
+		forward_up_locked(sw, t, m, buf, true);
+		if (!(t->flags & TXN_F_FINAL))
+			server_final_locked(sw, t, code);
+		return;
+	}
+	if (invite) { /* §17.1.1.3: ACK it ourselves; Timer D */
+		int n = sip_build_ack_cancel(sw, br->req, br->req_len, SE_METHOD_ACK, m, buf, NULL,
+					     sw->out2, sizeof(sw->out2));
+		if (n > 0) {
+			sip_send(sw, br->listener, &br->dst, sw->out2, (uint32_t)n);
+			sip_store_replace(sw, &br->req, &br->req_len, sw->out2, (uint32_t)n);
+		}
+		br->state = TC_COMPLETED;
+		br->t_timeout = sw->now + 32000;
+	} else { /* §17.1.2.2: Timer K */
+		br->state = TC_COMPLETED;
+		br->t_timeout = sw->now + cfg->timers.t4;
+		arena_free(sw->w->sh->arena, br->req);
+		br->req = NULL;
+		br->req_len = 0;
+	}
+	if (t->flags & TXN_F_FINAL)
+		return;
+	/* §16.7: with one branch, this final is the best response */
+	if (code == 503) { /* step 6: a lone 503 goes up as 500 */
+		sip_final_local_locked(sw, t, 500, NULL);
+		return;
+	}
+	forward_up_locked(sw, t, m, buf, true);
+	server_final_locked(sw, t, code);
+}
+
+static void cancel_response_locked(struct txn *t, uint32_t bi)
+{
+	if (bi >= t->nbr)
+		return;
+	struct txn_branch *br = &t->br[bi];
+	if (br->cancel == 1) {
+		br->cancel = 2;
+		br->t_cancel = 0;
+		br->t_cancel_end = 0;
+	}
+}
+
+void sip_response(struct sip_worker *sw, struct listener_rt *l, const char *buf)
+{
+	(void)l;
+	const struct se_msg *m = sw->msg;
+	const struct se_via *v = se_msg_top_via(m);
+	struct txn_branch_id id;
+	if (sip_listener_of(sw->w, buf + v->host.off, v->host.len,
+			    (v->flags & SE_VIA_PORT) ? v->port : 0) < 0 ||
+	    !txn_branch_parse(buf + v->branch.off, v->branch.len, sw->ss->secret, &id) ||
+	    id.bucket > sw->ss->txns->mask) {
+		atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_NOT_OURS], 1,
+					  memory_order_relaxed);
+		return;
+	}
+	txn_table_lock(sw->ss->txns, id.bucket);
+	struct txn *t = sip_txn_by_label_locked(sw, id.bucket, id.label);
+	if (!t) {
+		txn_table_unlock(sw->ss->txns, id.bucket);
+		if (m->cseq_method == SE_METHOD_INVITE && m->status >= 200 && m->status < 300) {
+			stateless_up(sw, m, buf);
+			return;
+		}
+		atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_STRAY], 1, memory_order_relaxed);
+		return;
+	}
+	if (m->cseq_method == SE_METHOD_CANCEL) {
+		cancel_response_locked(t, id.branch);
+	} else if (id.branch < t->nbr && m->cseq_method == t->method) {
+		struct txn_branch *br = &t->br[id.branch];
+		if (m->status < 200)
+			provisional_locked(sw, t, br, m, buf);
+		else
+			final_locked(sw, t, br, m, buf);
+	}
+	sip_txn_rearm_locked(sw, t);
+	txn_table_unlock(sw->ss->txns, id.bucket);
+}

@@ -1,0 +1,175 @@
+/*
+ * Where a request goes (RFC 3261 §16.4 Route processing, §16.5 targets,
+ * §16.6 steps 6-7): strict-router compatibility, popping the Route that
+ * names us, loose routing along the remaining Route set, in-dialog
+ * requests to their Request-URI, and otherwise the policy's first
+ * matching rule: a pool (round-robin) or the Request-URI.
+ *
+ * Until DNS lands (RFC 3263), a next hop must be an IP literal; anything
+ * else gets the internal error no_dns (478), as DESIGN.md specifies.
+ */
+#include "proxy.h"
+
+#include <string.h>
+
+const struct sip_ierr SIP_E_CLIENT_TIMEOUT = {408, "Client Timeout", "client_timeout"};
+const struct sip_ierr SIP_E_INVITE_TIMEOUT = {408, "INVITE Timeout", "invite_timeout"};
+const struct sip_ierr SIP_E_NO_DNS = {
+	478, "Destination Requires Unsupported DNS Resolution", "no_dns"};
+const struct sip_ierr SIP_E_NO_IPV4 = {
+	478, "Destination Requires Unsupported IPv4", "no_ipv4"};
+const struct sip_ierr SIP_E_NO_IPV6 = {
+	478, "Destination Requires Unsupported IPv6", "no_ipv6"};
+const struct sip_ierr SIP_E_UNSUPPORTED_URI_SCHEME = {416, "Unsupported URI Scheme",
+						      "unsupported_uri_scheme"};
+const struct sip_ierr SIP_E_UNSUPPORTED_TRANSPORT = {478, "Unsupported Transport",
+						     "unsupported_transport"};
+
+int sip_listener_of(struct worker *w, const char *host, uint32_t hlen, uint16_t port)
+{
+	if (port == 0)
+		port = 5060;
+	for (uint32_t i = 0; i < w->n_listeners; i++) {
+		const struct listener_rt *l = &w->listeners[i];
+		if (l->via_port == port && strlen(l->via_host) == hlen &&
+		    strncasecmp(l->via_host, host, hlen) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int sip_listener_for_family(struct worker *w, int family)
+{
+	for (uint32_t i = 0; i < w->n_listeners; i++)
+		if (w->listeners[i].cfg->family == family)
+			return (int)i;
+	return -1;
+}
+
+static bool uri_is_us(struct worker *w, const char *b, const struct se_uri *u)
+{
+	if (u->scheme != SE_URI_SIP && u->scheme != SE_URI_SIPS)
+		return false;
+	uint16_t port = (u->flags & SE_URI_F_PORT) ? u->port : 0;
+	return sip_listener_of(w, b + u->host.off, u->host.len, port) >= 0;
+}
+
+/* Resolve a URI next hop into tg->dst / tg->listener. */
+static int uri_dest(struct sip_worker *sw, const char *b, const struct se_uri *u,
+		    struct sip_target *tg, const struct sip_ierr **ierr)
+{
+	if (u->scheme == SE_URI_SIPS) {
+		*ierr = &SIP_E_UNSUPPORTED_TRANSPORT; /* no TLS listener yet */
+		return SE_EINVAL;
+	}
+	if (u->scheme != SE_URI_SIP) {
+		*ierr = &SIP_E_UNSUPPORTED_URI_SCHEME;
+		return SE_EINVAL;
+	}
+	if (u->transport.len && !se_range_ieq(b, u->transport, "udp")) {
+		*ierr = &SIP_E_UNSUPPORTED_TRANSPORT;
+		return SE_EINVAL;
+	}
+	struct se_range host = u->maddr.len ? u->maddr : u->host;
+	uint16_t port = (u->flags & SE_URI_F_PORT) ? u->port : 5060;
+	if (sip_host_addr(b + host.off, host.len, port, &tg->dst) != 0) {
+		*ierr = &SIP_E_NO_DNS;
+		return SE_EINVAL;
+	}
+	int li = sip_listener_for_family(sw->w, tg->dst.sa.sa_family);
+	if (li < 0) {
+		*ierr = tg->dst.sa.sa_family == AF_INET6 ? &SIP_E_NO_IPV6 : &SIP_E_NO_IPV4;
+		return SE_EINVAL;
+	}
+	tg->listener = (uint8_t)li;
+	return 0;
+}
+
+static int dest_addr(struct sip_worker *sw, uint32_t di, struct sip_target *tg,
+		     const struct sip_ierr **ierr)
+{
+	const struct policy_dest *d = policy_dest(sw->pol, di);
+	memset(&tg->dst, 0, sizeof(tg->dst));
+	if (d->addr.ss_family == AF_INET6)
+		memcpy(&tg->dst.in6, &d->addr, sizeof(tg->dst.in6));
+	else
+		memcpy(&tg->dst.in, &d->addr, sizeof(tg->dst.in));
+	int li = sip_listener_for_family(sw->w, tg->dst.sa.sa_family);
+	if (li < 0) {
+		*ierr = tg->dst.sa.sa_family == AF_INET6 ? &SIP_E_NO_IPV6 : &SIP_E_NO_IPV4;
+		return SE_EINVAL;
+	}
+	tg->listener = (uint8_t)li;
+	tg->dest = (uint16_t)di;
+	return 0;
+}
+
+static int pool_dest(struct sip_worker *sw, uint32_t pool, struct sip_target *tg,
+		     const struct sip_ierr **ierr)
+{
+	const struct policy_pool *p = policy_pool(sw->pol, pool);
+	uint64_t k = atomic_fetch_add_explicit(&sw->ss->pool_rr[pool], 1, memory_order_relaxed);
+	return dest_addr(sw, p->first_dest + (uint32_t)(k % p->n_dests), tg, ierr);
+}
+
+static bool dialog_creating(const struct se_msg *m)
+{
+	return m->to.tag.len == 0 &&
+	       (m->method == SE_METHOD_INVITE || m->method == SE_METHOD_SUBSCRIBE ||
+		m->method == SE_METHOD_REFER);
+}
+
+int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf,
+	       struct sip_target *tg, const struct sip_ierr **ierr)
+{
+	const struct se_elem *el = se_msg_elems(m);
+	struct se_uri ru;
+	memset(tg, 0, sizeof(*tg));
+	tg->dest = UINT16_MAX;
+	/* the Route set in order: [start, end) is what is left to follow */
+	uint16_t first = m->list_first[SE_LIST_ROUTE], last = first;
+	uint16_t n = m->list_count[SE_LIST_ROUTE];
+	for (uint16_t i = first; i != SE_NONE; i = el[i].next)
+		last = i;
+
+	/* §16.4: a Request-URI we put in a Record-Route means the previous
+	 * hop is a strict router: the real target is the last Route value. */
+	if (n > 0 && uri_is_us(sw->w, buf, &m->ruri)) {
+		tg->new_ruri = el[last].uri;
+		tg->drop_elem[tg->n_drop++] = last;
+		n--;
+	}
+	/* §16.4: the top Route naming us is ours to remove */
+	if (n > 0 && se_uri_parse(buf, el[first].uri.off, el[first].uri.len, &ru, NULL) == 0 &&
+	    uri_is_us(sw->w, buf, &ru)) {
+		tg->drop_elem[tg->n_drop++] = first;
+		first = el[first].next;
+		n--;
+	}
+	/* §16.6 steps 6-7: a remaining Route set decides the next hop */
+	if (n > 0) {
+		if (se_uri_parse(buf, el[first].uri.off, el[first].uri.len, &ru, NULL) != 0)
+			return SE_EPARSE; /* validated by the parser: cannot happen */
+		return uri_dest(sw, buf, &ru, tg, ierr);
+	}
+	const struct se_uri *target = &m->ruri;
+	struct se_uri nu;
+	if (tg->new_ruri.len) {
+		if (se_uri_parse(buf, tg->new_ruri.off, tg->new_ruri.len, &nu, NULL) != 0)
+			return SE_EPARSE;
+		target = &nu;
+	}
+	if (m->to.tag.len) /* in-dialog: the Request-URI is the remote target */
+		return uri_dest(sw, buf, target, tg, ierr);
+	tg->record_route = sw->w->cfg->record_route && dialog_creating(m);
+	/* the policy: rules in order, the first that matches applies (the
+	 * minimal policy has no conditions yet: its first rule matches) */
+	if (sw->pol->n_rules == 0)
+		return uri_dest(sw, buf, target, tg, ierr);
+	const struct policy_rule *r = policy_rule(sw->pol, 0);
+	if (r->action == POLICY_ACT_ROUTE)
+		return pool_dest(sw, r->pool, tg, ierr);
+	if (r->dest != POLICY_NONE)
+		return dest_addr(sw, r->dest, tg, ierr);
+	return uri_dest(sw, buf, target, tg, ierr);
+}

@@ -1,0 +1,91 @@
+/*
+ * Transaction records in the shared arena: create, find, store message
+ * copies, free. See the lifetime rule in txn/txn.h: only the owner slot's
+ * timer handler frees, under the bucket lock.
+ */
+#include "proxy.h"
+
+#include <string.h>
+
+struct txn *sip_txn_new_locked(struct sip_worker *sw, uint32_t bucket, uint64_t hash,
+			       const char *key, uint32_t key_len)
+{
+	struct txn *t = arena_calloc(sw->w->sh->arena, 1, sizeof(*t));
+	if (!t)
+		return NULL;
+	twheel_node_init(&t->timer);
+	t->hash = hash;
+	t->bucket = bucket;
+	t->owner = (uint8_t)sw->w->slot;
+	t->key_len = (uint16_t)key_len;
+	memcpy(t->key, key, key_len);
+	t->created_ms = sw->now;
+	t->label = txn_table_insert_locked(sw->ss->txns, bucket, &t->link);
+	atomic_fetch_add_explicit(&sw->st->txn_created, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sw->st->txn_owned, 1, memory_order_relaxed);
+	return t;
+}
+
+struct txn *sip_txn_find_locked(struct sip_worker *sw, uint32_t bucket, uint64_t hash,
+				const char *key, uint32_t key_len, int method)
+{
+	txn_table_foreach_locked(sw->ss->txns, bucket, it)
+	{
+		struct txn *t = txn_of_link(it);
+		if (t->hash == hash && t->key_len == key_len && t->method == method &&
+		    memcmp(t->key, key, key_len) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+struct txn *sip_txn_by_label_locked(struct sip_worker *sw, uint32_t bucket, uint32_t label)
+{
+	txn_table_foreach_locked(sw->ss->txns, bucket, it)
+	{
+		struct txn *t = txn_of_link(it);
+		if (t->label == label)
+			return t;
+	}
+	return NULL;
+}
+
+char *sip_store(struct sip_worker *sw, const char *buf, uint32_t len)
+{
+	char *p = arena_alloc(sw->w->sh->arena, len ? len : 1);
+	if (p)
+		memcpy(p, buf, len);
+	else
+		atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_SHM_FULL], 1,
+					  memory_order_relaxed);
+	return p;
+}
+
+/* Replace a stored copy; on exhaustion the old copy is kept (a stale
+ * retransmission beats none) and the failure counted. */
+void sip_store_replace(struct sip_worker *sw, char **slot, uint32_t *slot_len, const char *buf,
+		       uint32_t len)
+{
+	char *p = sip_store(sw, buf, len);
+	if (!p)
+		return;
+	arena_free(sw->w->sh->arena, *slot);
+	*slot = p;
+	*slot_len = len;
+}
+
+void sip_txn_free_locked(struct sip_worker *sw, struct txn *t)
+{
+	struct arena *a = sw->w->sh->arena;
+	txn_table_remove_locked(sw->ss->txns, t->bucket, &t->link);
+	twheel_cancel(&sw->ss->wheels[t->owner], &t->timer);
+	arena_free(a, t->req);
+	arena_free(a, t->resp);
+	arena_free(a, t->best);
+	for (int i = 0; i < TXN_MAX_BRANCHES; i++) {
+		arena_free(a, t->br[i].req);
+		arena_free(a, t->br[i].cancel_req);
+	}
+	atomic_fetch_sub_explicit(&sw->ss->stats[t->owner].txn_owned, 1, memory_order_relaxed);
+	arena_free(a, t);
+}

@@ -1,0 +1,57 @@
+/*
+ * The SIP layer's state in the shared arena (struct shared's `sip`):
+ * transaction table, one timer wheel per worker slot, per-slot counters,
+ * round-robin positions of the pools, and the key that authenticates our
+ * branches. Created by the master before fork (proxy_hooks.c).
+ */
+#ifndef SE_PROXY_SIP_SHARED_H
+#define SE_PROXY_SIP_SHARED_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <sipedge/hdr.h>
+
+#include "../txn/twheel.h"
+#include "../txn/txn_table.h"
+
+/* Why a request was answered 503, or a message dropped: counted per slot. */
+#define SIP_DROP_MAP(XX)                                                                    \
+	XX(MALFORMED_RESPONSE, "malformed response")                                        \
+	XX(GARBAGE, "not a SIP message")                                                    \
+	XX(NOT_OURS, "response whose top Via is not ours")                                  \
+	XX(STRAY, "response matching no transaction")                                       \
+	XX(SEND_FAILED, "send failed")                                                      \
+	XX(SHM_FULL, "503: shared memory exhausted")                                        \
+	XX(STOPPING, "503: shutting down")
+
+enum sip_drop {
+#define XX(id, text) SIP_DROP_##id,
+	SIP_DROP_MAP(XX)
+#undef XX
+	SIP_DROP__COUNT
+};
+
+/* Counters of one slot: written by that slot's worker only (relaxed
+ * atomics, so that readers in other processes see whole values). */
+struct sip_stats {
+	_Atomic uint64_t requests[SE_METHOD__COUNT];
+	_Atomic uint64_t responses[7];      /* by class 1xx..6xx; [0] unused */
+	_Atomic uint64_t replies_local[7];  /* responses we generated, by class */
+	_Atomic uint64_t parse_errors;      /* requests answered 400/505/513 */
+	_Atomic uint64_t drops[SIP_DROP__COUNT];
+	_Atomic uint64_t txn_created;
+	_Atomic int64_t txn_owned;          /* live transactions owned by the slot */
+	_Atomic uint64_t retransmissions;   /* absorbed or re-sent */
+};
+
+struct sip_shared {
+	struct txn_table *txns;
+	struct twheel *wheels;     /* [nslots] */
+	struct sip_stats *stats;   /* [nslots] */
+	_Atomic uint64_t *pool_rr; /* [n_pools]: next round-robin position */
+	uint32_t n_pools;
+	uint64_t secret;           /* branch MAC key, random per start */
+};
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * The seam between the process runtime (master, workers, sockets, loop)
+ * and the SIP logic that runs inside a worker (transactions, proxy core).
+ *
+ * The runtime knows nothing of SIP: it receives datagrams, runs a periodic
+ * tick, and asks whether the worker is idle before a graceful exit. The
+ * proxy registers these hooks; tests register their own.
+ */
+#ifndef SE_RUNTIME_WORKER_HOOKS_H
+#define SE_RUNTIME_WORKER_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct worker;
+struct listener_rt;
+
+struct worker_hooks {
+	/* Once in the worker process after fork, before the first datagram:
+	 * per-process state (rng seeding, adopting the slot's timers). */
+	int (*start)(struct worker *w);
+	/* One received datagram. buf is the worker's receive buffer: valid
+	 * only during the call, writable (the hook may edit it in place). */
+	void (*recv)(struct worker *w, struct listener_rt *l, char *buf, size_t len,
+		     const struct sockaddr *src, socklen_t srclen);
+	/* Periodic (every tick_ms): timers; must do bounded work per call. */
+	void (*tick)(struct worker *w, uint64_t now_ms);
+	/* True when the worker holds no transaction still in flight: a
+	 * stopping worker exits once idle (or at the drain deadline). */
+	bool (*idle)(struct worker *w);
+	/* Before exit: release per-process resources. */
+	void (*stop)(struct worker *w);
+	uint32_t tick_ms;
+};
+
+#endif
