@@ -37,6 +37,8 @@ int se_host_ipv6(const char *b, uint32_t p, uint32_t end)
 		p += 2;
 		if (p == end)
 			return 1;
+		if (b[p] == ':' && se_host_ipv4(b, p + 1, end)) /* RFC 5118 §4.10 */
+			return 1;
 	} else if (p < end && b[p] == ':') {
 		return 0;
 	}
@@ -89,7 +91,7 @@ static int hostname_check(const char *b, uint32_t p, uint32_t end)
 	for (uint32_t i = p; i <= end; i++) {
 		if (i == end || b[i] == '.') {
 			if (i == label) /* empty label: only a final '.' is allowed */
-				return i == end && i > p;
+				return i == end && i > p && !all_digits;
 			if (b[label] == '-' || b[i - 1] == '-')
 				return 0;
 			label = i + 1;

@@ -205,32 +205,6 @@ static const char *parse_userinfo(const unsigned char *b, uint32_t p, uint32_t a
 	return NULL;
 }
 
-/*
- * RFC 5118 §4.10: RFC 3261's IPv6 ABNF let "[2001:db8:::192.0.2.1]" through
- * by accident, senders built on it exist, and RFC 5118 asks receivers to
- * read it as "::". Only that form is forgiven: ":::" directly before the
- * embedded IPv4 address. b[p, q) is "[...]" that host.c refused; we check
- * it again with the extra colon left out. Off the fast path: this runs
- * only for references that already failed.
- */
-static bool ipv6_extra_colon(const unsigned char *b, uint32_t p, uint32_t q)
-{
-	char fixed[64];
-	if (q - p > sizeof(fixed))
-		return false;
-	for (uint32_t i = p + 1; q - i > 3; i++) {
-		if (b[i] != ':' || b[i + 1] != ':' || b[i + 2] != ':')
-			continue;
-		if (!se_host_ipv4((const char *)b, i + 3, q - 1))
-			return false;
-		uint32_t head = i + 2 - p; /* "[" ... "::" */
-		memcpy(fixed, b + p, head);
-		memcpy(fixed + head, b + i + 3, q - i - 3);
-		return se_host_check(fixed, 0, q - p - 1, 1) == SE_HOST_IPV6;
-	}
-	return false;
-}
-
 /* hostport = host [ ":" port ]; port is 1*DIGIT, and we refuse what does
  * not fit 16 bits rather than wrap it. */
 static const char *parse_hostport(const unsigned char *b, uint32_t *pp, uint32_t end,
@@ -245,7 +219,7 @@ static const char *parse_hostport(const unsigned char *b, uint32_t *pp, uint32_t
 		if (q >= end || b[q] != ']')
 			return "bad IPv6 reference";
 		q++;
-		if (se_host_check(cb, p, q, 1) != SE_HOST_IPV6 && !ipv6_extra_colon(b, p, q))
+		if (se_host_check(cb, p, q, 1) != SE_HOST_IPV6) /* host.c forgives RFC 5118 §4.10 */
 			return "bad IPv6 reference";
 		u->host_type = SE_HOST_IPV6;
 	} else {

@@ -159,7 +159,10 @@ int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf,
 			return SE_EPARSE;
 		target = &nu;
 	}
-	if (m->to.tag.len) /* in-dialog: the Request-URI is the remote target */
+	/* in-dialog: the Request-URI is the remote target, unless it names us
+	 * (a peer that ignored Record-Route): then, like any request for
+	 * us, the policy decides */
+	if (m->to.tag.len && !uri_is_us(sw->w, buf, target))
 		return uri_dest(sw, buf, target, tg, ierr);
 	tg->record_route = sw->w->cfg->record_route && dialog_creating(m);
 	/* the policy: rules in order, the first that matches applies (the

@@ -21,10 +21,10 @@ static _Atomic int32_t *log_level_cell = &log_local_level;
 static char log_prefix[32];
 
 static const char *const log_names[] = {
-	[LOG_LV_ERROR] = "error",
-	[LOG_LV_WARN] = "warn",
-	[LOG_LV_INFO] = "info",
-	[LOG_LV_DEBUG] = "debug",
+    [LOG_LV_ERROR] = "error",
+    [LOG_LV_WARN] = "warn",
+    [LOG_LV_INFO] = "info",
+    [LOG_LV_DEBUG] = "debug",
 };
 
 void log_set_level(int level)

@@ -64,12 +64,12 @@ void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2,
 void log_vwrite(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define log_error(...) log_write(LOG_LV_ERROR, __VA_ARGS__)
-#define log_warn(...) log_write(LOG_LV_WARN, __VA_ARGS__)
-#define log_info(...) log_write(LOG_LV_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                         \
-	do {                                                                                   \
-		if (log_enabled(LOG_LV_DEBUG))                                                 \
-			log_write(LOG_LV_DEBUG, __VA_ARGS__);                                  \
+#define log_warn(...)  log_write(LOG_LV_WARN, __VA_ARGS__)
+#define log_info(...)  log_write(LOG_LV_INFO, __VA_ARGS__)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_LV_DEBUG))                                                     \
+			log_write(LOG_LV_DEBUG, __VA_ARGS__);                                      \
 	} while (0)
 
 #endif

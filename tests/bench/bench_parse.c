@@ -98,6 +98,8 @@ static void run(const char *name, const char *text, size_t len, double secs, lon
 			t1 = now();
 		} while (t1 - t0 < secs);
 	}
+	if (sink == 0)
+		fprintf(stderr, "unexpected: no message parsed\n");
 	double ns = (t1 - t0) * 1e9 / (double)n;
 	printf("%-8s %5zu bytes  %10.0f msg/s  %7.1f ns/msg\n", name, len, 1e9 / ns, ns);
 	free(m);
