@@ -14,54 +14,12 @@
  */
 #include <sipedge/build.h>
 
+#include "build_out.h"
 #include "chars.h"
 
 _Static_assert(SE_HDR__COUNT <= 64, "header-id masks are uint64_t");
 
 enum { AT_BEFORE = 0, AT_LINE = 1, AT_AFTER = 2 };
-
-/* Output cursor. Once a write does not fit, nothing more is written. */
-struct out {
-	char *p;
-	size_t left;
-	bool full;
-};
-
-static void put(struct out *o, const void *s, size_t n)
-{
-	if (n > o->left) {
-		o->full = true;
-		o->left = 0;
-		return;
-	}
-	if (n) {
-		memcpy(o->p, s, n);
-		o->p += n;
-		o->left -= n;
-	}
-}
-
-static void put_str(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-static void put_range(struct out *o, const char *buf, struct se_range r)
-{
-	put(o, buf + r.off, r.len);
-}
-
-static void put_u32(struct out *o, uint32_t v)
-{
-	char tmp[10];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(o, tmp + i, sizeof(tmp) - i);
-}
 
 /* One positional edit of the plan. */
 struct slot {

@@ -15,41 +15,8 @@
  */
 #include <sipedge/build.h>
 
+#include "build_out.h"
 #include "chars.h"
-
-/* Output cursor (as in build.c): once a write does not fit, nothing more is
- * written. */
-struct out {
-	char *p;
-	size_t left;
-	bool full;
-};
-
-static void put(struct out *o, const void *s, size_t n)
-{
-	if (n > o->left) {
-		o->full = true;
-		o->left = 0;
-		return;
-	}
-	if (n) {
-		memcpy(o->p, s, n);
-		o->p += n;
-		o->left -= n;
-	}
-}
-
-static void put_u32(struct out *o, uint32_t v)
-{
-	char tmp[10];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(o, tmp + i, sizeof(tmp) - i);
-}
 
 static void put_line(struct out *o, const struct se_msg *m, const char *buf, uint16_t h)
 {

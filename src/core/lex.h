@@ -80,6 +80,21 @@ static inline uint32_t lex_quoted(const char *b, uint32_t p, uint32_t end)
 	return 0;
 }
 
+/* gen-value = token / host / quoted-string (§25.1), as header parameters
+ * carry it. Host includes IPv6 with or without brackets (received=
+ * 2001:db8::1 is common), so ':' '[' ']' are accepted unquoted. Returns
+ * the end offset, or 0 when there is no value. */
+static inline uint32_t lex_gen_value(const char *b, uint32_t p, uint32_t end)
+{
+	if (p < end && b[p] == '"')
+		return lex_quoted(b, p, end);
+	uint32_t s = p;
+	while (p < end && (se_is((unsigned char)b[p], SE_C_TOKEN) || b[p] == ':' || b[p] == '[' ||
+			   b[p] == ']'))
+		p++;
+	return p == s ? 0 : p;
+}
+
 /* 1*DIGIT into *out, saturating at `max`+1 so callers can refuse overflow
  * without it wrapping. Returns the offset after the digits (== p if none). */
 static inline uint32_t lex_uint(const char *b, uint32_t p, uint32_t end, uint64_t max, uint64_t *out)

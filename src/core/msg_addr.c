@@ -14,17 +14,6 @@
 
 #include <sipedge/uri.h>
 
-static uint32_t param_value(const char *b, uint32_t p, uint32_t end)
-{
-	if (p < end && b[p] == '"')
-		return lex_quoted(b, p, end);
-	uint32_t s = p;
-	while (p < end && (se_is((unsigned char)b[p], SE_C_TOKEN) || b[p] == ':' || b[p] == '[' ||
-			   b[p] == ']'))
-		p++;
-	return p == s ? 0 : p;
-}
-
 /* One value at p; stops before a top-level ',' when `list`. Returns the
  * offset after the value, or 0. */
 static uint32_t addr_value(struct msg_ctx *c, uint16_t id, uint32_t p, uint32_t end,
@@ -96,7 +85,7 @@ static uint32_t addr_value(struct msg_ctx *c, uint16_t id, uint32_t p, uint32_t 
 		p = ne;
 		uint32_t eq = lex_sep(b, ne, end, '=');
 		if (eq) {
-			uint32_t ve = param_value(b, eq, end);
+			uint32_t ve = lex_gen_value(b, eq, end);
 			if (!ve)
 				return 0;
 			if (ne - q == 3 && strncasecmp(b + q, "tag", 3) == 0)

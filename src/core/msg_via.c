@@ -14,20 +14,6 @@
 
 #include "host.h"
 
-/* gen-value = token / host / quoted-string. Host includes IPv6 with or
- * without brackets (received=2001:db8::1 is common), so ':' '[' ']' are
- * accepted in unquoted values. Returns the end offset, or 0. */
-static uint32_t gen_value(const char *b, uint32_t p, uint32_t end)
-{
-	if (p < end && b[p] == '"')
-		return lex_quoted(b, p, end);
-	uint32_t s = p;
-	while (p < end && (se_is((unsigned char)b[p], SE_C_TOKEN) || b[p] == ':' || b[p] == '[' ||
-			   b[p] == ']'))
-		p++;
-	return p == s ? 0 : p;
-}
-
 static bool name_is(const char *b, uint32_t s, uint32_t e, const char *lit, uint32_t n)
 {
 	return e - s == n && strncasecmp(b + s, lit, n) == 0;
@@ -124,7 +110,7 @@ static uint32_t via_hop(const char *b, uint32_t p, uint32_t end, struct se_via *
 		p = ne;
 		uint32_t e = lex_sep(b, ne, end, '=');
 		if (e) {
-			uint32_t ve = gen_value(b, e, end);
+			uint32_t ve = lex_gen_value(b, e, end);
 			if (!ve)
 				return 0;
 			v = (struct se_range){e, ve - e};

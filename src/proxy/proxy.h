@@ -76,6 +76,16 @@ void sip_recv(struct worker *w, struct listener_rt *l, char *buf, size_t len,
 void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		 const union sockaddr_any *src);
 
+/* The edits every forwarded request gets: our Via (via[0, vn)),
+ * Max-Forwards, and tg's Route / Request-URI changes. Returns how many
+ * were written to ed (at most 6). */
+size_t sip_forward_edits(const struct se_msg *m, const char *buf, const struct sip_target *tg,
+			 const char *via, uint32_t vn, struct se_edit *ed);
+/* Add to ed[] the edit that sets received/rport on the top Via, using
+ * out[cap] for the new value. Returns how many edits (0 or 1). */
+size_t sip_received_edit(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
+			 char *out, size_t cap, struct se_edit *ed);
+
 /* Send the request m to target tg as a new client branch of t. */
 int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
 			      const char *buf, const struct sip_target *tg);
@@ -113,6 +123,11 @@ void sip_reply_malformed(struct sip_worker *sw, uint8_t listener, const char *bu
 /* §18.2.2 / RFC 3581: where responses to request m go. */
 void sip_response_addr(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
 		       union sockaddr_any *out);
+/* The top Via header's value with received / rport set from src
+ * (§18.2.1, RFC 3581 §4) into out. Returns its length, 0 when the Via
+ * needs no change, or SE_ENOSPC. */
+int sip_via_received(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
+		     char *out, size_t cap);
 /* Address of a Via hop (for stateless response forwarding), false if none. */
 bool sip_via_addr(const struct se_via *v, const char *buf, union sockaddr_any *out);
 /* ACK (for a non-2xx final) or CANCEL for a request we sent. */
@@ -121,7 +136,19 @@ int sip_build_ack_cancel(struct sip_worker *sw, const char *req, uint32_t req_le
 			 const char *extra, char *out, size_t cap);
 int sip_host_addr(const char *host, uint32_t hlen, uint16_t port, union sockaddr_any *out);
 
+/* A request's server-transaction key and where it lives in the table. */
+struct sip_key {
+	char key[TXN_KEY_MAX];
+	uint32_t len;
+	uint64_t hash;
+	uint32_t bucket;
+	bool rfc2543;
+};
+
 /* proxy_txn.c */
+/* Compute m's key; false when it does not fit (answer 400). */
+bool sip_key_of(struct sip_worker *sw, const struct se_msg *m, const char *buf,
+		struct sip_key *k);
 struct txn *sip_txn_new_locked(struct sip_worker *sw, uint32_t bucket, uint64_t hash,
 			       const char *key, uint32_t key_len);
 struct txn *sip_txn_find_locked(struct sip_worker *sw, uint32_t bucket, uint64_t hash,
@@ -130,6 +157,8 @@ struct txn *sip_txn_by_label_locked(struct sip_worker *sw, uint32_t bucket, uint
 char *sip_store(struct sip_worker *sw, const char *buf, uint32_t len);
 void sip_store_replace(struct sip_worker *sw, char **slot, uint32_t *slot_len, const char *buf,
 		       uint32_t len);
+/* Mark t as having sent its final response upstream (counted once). */
+void sip_txn_final_locked(struct sip_worker *sw, struct txn *t);
 void sip_txn_free_locked(struct sip_worker *sw, struct txn *t);
 
 /* proxy_timer.c */

@@ -56,17 +56,14 @@ void sip_cancel(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	uint8_t li = (uint8_t)l->index;
 	union sockaddr_any rdst;
 	sip_response_addr(m, buf, src, &rdst);
-	char key[TXN_KEY_MAX];
-	bool rfc2543;
-	uint32_t kl = txn_key_server(m, buf, key, sizeof(key), &rfc2543);
-	if (kl == 0) {
+	struct sip_key k;
+	if (!sip_key_of(sw, m, buf, &k)) {
 		sip_reply(sw, li, m, buf, &rdst, 400, "Bad Via header", NULL);
 		return;
 	}
-	uint64_t hash = txn_key_hash(key, kl);
-	uint32_t bucket = txn_table_index(sw->ss->txns, hash);
+	uint32_t bucket = k.bucket;
 	txn_table_lock(sw->ss->txns, bucket);
-	struct txn *t = sip_txn_find_locked(sw, bucket, hash, key, kl, SE_METHOD_INVITE);
+	struct txn *t = sip_txn_find_locked(sw, bucket, k.hash, k.key, k.len, SE_METHOD_INVITE);
 	if (!t) {
 		txn_table_unlock(sw->ss->txns, bucket);
 		sip_reply(sw, li, m, buf, &rdst, 481, NULL, NULL);
@@ -89,7 +86,8 @@ void sip_cancel(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	txn_table_unlock(sw->ss->txns, bucket);
 }
 
-static void ack_forward(struct sip_worker *sw, const struct se_msg *m, const char *buf)
+static void ack_forward(struct sip_worker *sw, const struct se_msg *m, const char *buf,
+			const union sockaddr_any *src)
 {
 	if (m->max_forwards == 0)
 		return;
@@ -106,16 +104,10 @@ static void ack_forward(struct sip_worker *sw, const struct se_msg *m, const cha
 	char via[256];
 	int vn = snprintf(via, sizeof(via), "SIP/2.0/UDP %s:%u;branch=" SE_BRANCH_COOKIE "sA%016llx;rport",
 			  l->via_host, l->via_port, (unsigned long long)h);
-	struct se_edit ed[6];
-	size_t ne = 0;
-	ed[ne++] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = (uint32_t)vn};
-	ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_MAX_FORWARDS,
-				    .num = m->max_forwards < 0 ? 70 : (uint32_t)m->max_forwards - 1};
-	for (uint8_t i = 0; i < tg.n_drop; i++)
-		ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_ELEM, .idx = tg.drop_elem[i]};
-	if (tg.new_ruri.len)
-		ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_RURI, .data = buf + tg.new_ruri.off,
-					    .len = tg.new_ruri.len};
+	char rvia[1024];
+	struct se_edit ed[8];
+	size_t ne = sip_forward_edits(m, buf, &tg, via, (uint32_t)vn, ed);
+	ne += sip_received_edit(m, buf, src, rvia, sizeof(rvia), &ed[ne]);
 	int n = se_build(m, buf, ed, ne, sw->out, sizeof(sw->out));
 	if (n > 0)
 		sip_send(sw, tg.listener, &tg.dst, sw->out, (uint32_t)n);
@@ -125,16 +117,12 @@ bool sip_ack(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	     const union sockaddr_any *src)
 {
 	(void)l;
-	(void)src;
 	const struct se_msg *m = sw->msg;
-	char key[TXN_KEY_MAX];
-	bool rfc2543;
-	uint32_t kl = txn_key_server(m, buf, key, sizeof(key), &rfc2543);
-	if (kl) {
-		uint64_t hash = txn_key_hash(key, kl);
-		uint32_t bucket = txn_table_index(sw->ss->txns, hash);
+	struct sip_key k;
+	if (sip_key_of(sw, m, buf, &k)) {
+		uint32_t bucket = k.bucket;
 		txn_table_lock(sw->ss->txns, bucket);
-		struct txn *t = sip_txn_find_locked(sw, bucket, hash, key, kl, SE_METHOD_INVITE);
+		struct txn *t = sip_txn_find_locked(sw, bucket, k.hash, k.key, k.len, SE_METHOD_INVITE);
 		if (t && (t->sstate == TS_COMPLETED || t->sstate == TS_CONFIRMED)) {
 			if (t->sstate == TS_COMPLETED) { /* §17.2.1: Confirmed, Timer I */
 				t->sstate = TS_CONFIRMED;
@@ -147,6 +135,6 @@ bool sip_ack(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		}
 		txn_table_unlock(sw->ss->txns, bucket);
 	}
-	ack_forward(sw, m, buf);
+	ack_forward(sw, m, buf, src);
 	return false;
 }

@@ -85,7 +85,9 @@ static int sip_start(struct worker *w)
 static bool sip_idle(struct worker *w)
 {
 	struct sip_worker *sw = sip_of(w);
-	return atomic_load(&sw->st->txn_owned) <= 0;
+	/* idle once no transaction of the slot awaits its final response:
+	 * what is left only absorbs retransmissions (Timers J, L, D...) */
+	return atomic_load(&sw->st->txn_pending) <= 0;
 }
 
 static void sip_stop(struct worker *w)

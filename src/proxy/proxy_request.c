@@ -70,6 +70,33 @@ static bool validate(struct sip_worker *sw, uint8_t li, const struct se_msg *m, 
 	return false;
 }
 
+size_t sip_forward_edits(const struct se_msg *m, const char *buf, const struct sip_target *tg,
+			 const char *via, uint32_t vn, struct se_edit *ed)
+{
+	size_t ne = 0;
+	ed[ne++] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = vn};
+	/* §16.6 step 3: decrement, or add 70 when absent */
+	ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_MAX_FORWARDS,
+				    .num = m->max_forwards < 0 ? 70 : (uint32_t)m->max_forwards - 1};
+	for (uint8_t i = 0; i < tg->n_drop; i++)
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_ELEM, .idx = tg->drop_elem[i]};
+	if (tg->new_ruri.len)
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_RURI, .data = buf + tg->new_ruri.off,
+					    .len = tg->new_ruri.len};
+	return ne;
+}
+
+size_t sip_received_edit(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
+			 char *out, size_t cap, struct se_edit *ed)
+{
+	int n = sip_via_received(m, buf, src, out, cap);
+	if (n <= 0)
+		return 0;
+	*ed = (struct se_edit){.op = SE_EDIT_REPLACE_HDR, .idx = se_msg_top_via(m)->hdr,
+			       .data = out, .len = (uint32_t)n};
+	return 1;
+}
+
 int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
 			      const char *buf, const struct sip_target *tg)
 {
@@ -85,16 +112,10 @@ int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct
 	char via[256], rr[256];
 	int vn = snprintf(via, sizeof(via), "SIP/2.0/UDP %s:%u;branch=%s;rport", l->via_host,
 			  l->via_port, branch);
+	char rvia[1024];
 	struct se_edit ed[8];
-	size_t ne = 0;
-	ed[ne++] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = (uint32_t)vn};
-	ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_MAX_FORWARDS,
-				    .num = m->max_forwards < 0 ? 70 : (uint32_t)m->max_forwards - 1};
-	for (uint8_t i = 0; i < tg->n_drop; i++)
-		ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_ELEM, .idx = tg->drop_elem[i]};
-	if (tg->new_ruri.len)
-		ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_RURI, .data = buf + tg->new_ruri.off,
-					    .len = tg->new_ruri.len};
+	size_t ne = sip_forward_edits(m, buf, tg, via, (uint32_t)vn, ed);
+	ne += sip_received_edit(m, buf, &t->src, rvia, sizeof(rvia), &ed[ne]);
 	if (tg->record_route) {
 		int rn = snprintf(rr, sizeof(rr), "<sip:%s:%u;lr>", l->via_host, l->via_port);
 		ed[ne++] = (struct se_edit){.op = SE_EDIT_INSERT_RECORD_ROUTE, .data = rr,
@@ -131,17 +152,14 @@ void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	if (validate(sw, li, m, buf, &rdst))
 		return;
 
-	char key[TXN_KEY_MAX];
-	bool rfc2543;
-	uint32_t kl = txn_key_server(m, buf, key, sizeof(key), &rfc2543);
-	if (kl == 0) {
+	struct sip_key k;
+	if (!sip_key_of(sw, m, buf, &k)) {
 		sip_reply(sw, li, m, buf, &rdst, 400, "Bad Via header", NULL);
 		return;
 	}
-	uint64_t hash = txn_key_hash(key, kl);
-	uint32_t bucket = txn_table_index(sw->ss->txns, hash);
+	uint32_t bucket = k.bucket;
 	txn_table_lock(sw->ss->txns, bucket);
-	struct txn *t = sip_txn_find_locked(sw, bucket, hash, key, kl, m->method);
+	struct txn *t = sip_txn_find_locked(sw, bucket, k.hash, k.key, k.len, m->method);
 	if (t) { /* a retransmission: repeat the last response (§17.2.1, §17.2.2) */
 		if (t->resp)
 			sip_send(sw, t->listener, &t->resp_dst, t->resp, t->resp_len);
@@ -169,7 +187,7 @@ void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		}
 		return;
 	}
-	t = sip_txn_new_locked(sw, bucket, hash, key, kl);
+	t = sip_txn_new_locked(sw, bucket, k.hash, k.key, k.len);
 	if (t) {
 		t->req = sip_store(sw, buf, sw->msg->msg_len);
 		if (!t->req) {
@@ -186,7 +204,7 @@ void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	}
 	t->req_len = sw->msg->msg_len;
 	t->method = m->method;
-	t->flags = (rfc2543 ? TXN_F_2543 : 0) | (m->method == SE_METHOD_INVITE ? TXN_F_INVITE : 0);
+	t->flags = (k.rfc2543 ? TXN_F_2543 : 0) | (m->method == SE_METHOD_INVITE ? TXN_F_INVITE : 0);
 	t->listener = li;
 	t->src = *src;
 	t->resp_dst = rdst;

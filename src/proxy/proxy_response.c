@@ -22,7 +22,7 @@
 static void server_final_locked(struct sip_worker *sw, struct txn *t, uint16_t code)
 {
 	const struct config *cfg = sw->w->cfg;
-	t->flags |= TXN_F_FINAL;
+	sip_txn_final_locked(sw, t);
 	t->resp_code = code;
 	if (t->flags & TXN_F_INVITE) {
 		if (code >= 300) {

@@ -80,6 +80,73 @@ bool sip_via_addr(const struct se_via *v, const char *buf, union sockaddr_any *o
 	return sip_host_addr(buf + h.off, h.len, port, out) == 0;
 }
 
+/* One ;name[=value] of a Via's params at b[p]; returns its end. Quoted
+ * values may hold ';'. */
+static uint32_t via_param_end(const char *b, uint32_t p, uint32_t end)
+{
+	bool q = false;
+	for (; p < end; p++) {
+		if (b[p] == '"' && (p == 0 || b[p - 1] != '\\'))
+			q = !q;
+		else if (!q && b[p] == ';')
+			break;
+	}
+	return p;
+}
+
+int sip_via_received(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
+		     char *out, size_t cap)
+{
+	const struct se_via *v = se_msg_top_via(m);
+	char ip[INET6_ADDRSTRLEN];
+	uint16_t port;
+	if (src->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &src->in6.sin6_addr, ip, sizeof(ip));
+		port = ntohs(src->in6.sin6_port);
+	} else {
+		inet_ntop(AF_INET, &src->in.sin_addr, ip, sizeof(ip));
+		port = ntohs(src->in.sin_port);
+	}
+	bool rport = v->flags & SE_VIA_RPORT;
+	/* §18.2.1: received when sent-by is not the source address; RFC 3581
+	 * §4: always, with rport filled in, when the client asked for rport */
+	const char *host = buf + v->host.off;
+	uint32_t hl = v->host.len;
+	if (hl >= 2 && host[0] == '[') {
+		host++;
+		hl -= 2;
+	}
+	if (!rport && hl == strlen(ip) && strncasecmp(host, ip, hl) == 0)
+		return 0;
+	const struct se_hdr *h = &se_msg_hdrs(m)[v->hdr];
+	uint32_t hop_end = v->whole.off + v->whole.len;
+	uint32_t ps = v->params.len ? v->params.off - 1 : hop_end; /* the first ';' */
+	int k = snprintf(out, cap, "%.*s", (int)(ps - h->value.off), buf + h->value.off);
+	/* keep every param but received and rport */
+	for (uint32_t p = ps; p < hop_end && k > 0 && (size_t)k < cap;) {
+		uint32_t e = via_param_end(buf, p + 1, hop_end);
+		uint32_t n = p + 1;
+		while (n < e && buf[n] == ' ')
+			n++;
+		bool drop = (e - n >= 8 && strncasecmp(buf + n, "received", 8) == 0 &&
+			     (e - n == 8 || buf[n + 8] == '=' || buf[n + 8] == ' ')) ||
+			    (e - n >= 5 && strncasecmp(buf + n, "rport", 5) == 0 &&
+			     (e - n == 5 || buf[n + 5] == '=' || buf[n + 5] == ' '));
+		if (!drop)
+			k += snprintf(out + k, cap - (size_t)k, "%.*s", (int)(e - p), buf + p);
+		p = e;
+	}
+	if (k > 0 && (size_t)k < cap)
+		k += snprintf(out + k, cap - (size_t)k, ";received=%s", ip);
+	if (rport && k > 0 && (size_t)k < cap)
+		k += snprintf(out + k, cap - (size_t)k, ";rport=%u", port);
+	/* the other hops of the same header line, if any */
+	uint32_t vend = h->value.off + h->value.len;
+	if (k > 0 && (size_t)k < cap)
+		k += snprintf(out + k, cap - (size_t)k, "%.*s", (int)(vend - hop_end), buf + hop_end);
+	return k > 0 && (size_t)k < cap ? k : SE_ENOSPC;
+}
+
 /* A To tag for a stateless reply: the same for every retransmission of
  * the request, so that the client sees one answer. */
 static void stateless_tag(const struct se_msg *m, const char *buf, char out[17])

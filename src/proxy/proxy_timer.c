@@ -116,7 +116,7 @@ static void txn_timer_locked(struct sip_worker *sw, struct txn *t)
 						       SIP_E_CLIENT_TIMEOUT.reason);
 			else { /* RFC 4320: never a 408 to a non-INVITE; the client
 				* times out by itself. Keep absorbing for Timer J. */
-				t->flags |= TXN_F_FINAL;
+				sip_txn_final_locked(sw, t);
 				t->sstate = TS_COMPLETED;
 				t->t_end = now + 64 * cfg->timers.t1;
 			}

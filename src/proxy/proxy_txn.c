@@ -7,6 +7,17 @@
 
 #include <string.h>
 
+bool sip_key_of(struct sip_worker *sw, const struct se_msg *m, const char *buf,
+		struct sip_key *k)
+{
+	k->len = txn_key_server(m, buf, k->key, sizeof(k->key), &k->rfc2543);
+	if (k->len == 0)
+		return false;
+	k->hash = txn_key_hash(k->key, k->len);
+	k->bucket = txn_table_index(sw->ss->txns, k->hash);
+	return true;
+}
+
 struct txn *sip_txn_new_locked(struct sip_worker *sw, uint32_t bucket, uint64_t hash,
 			       const char *key, uint32_t key_len)
 {
@@ -23,6 +34,7 @@ struct txn *sip_txn_new_locked(struct sip_worker *sw, uint32_t bucket, uint64_t 
 	t->label = txn_table_insert_locked(sw->ss->txns, bucket, &t->link);
 	atomic_fetch_add_explicit(&sw->st->txn_created, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&sw->st->txn_owned, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sw->st->txn_pending, 1, memory_order_relaxed);
 	return t;
 }
 
@@ -74,8 +86,17 @@ void sip_store_replace(struct sip_worker *sw, char **slot, uint32_t *slot_len, c
 	*slot_len = len;
 }
 
+void sip_txn_final_locked(struct sip_worker *sw, struct txn *t)
+{
+	if (t->flags & TXN_F_FINAL)
+		return;
+	t->flags |= TXN_F_FINAL;
+	atomic_fetch_sub_explicit(&sw->ss->stats[t->owner].txn_pending, 1, memory_order_relaxed);
+}
+
 void sip_txn_free_locked(struct sip_worker *sw, struct txn *t)
 {
+	sip_txn_final_locked(sw, t); /* a pending transaction freed is no longer pending */
 	struct arena *a = sw->w->sh->arena;
 	txn_table_remove_locked(sw->ss->txns, t->bucket, &t->link);
 	twheel_cancel(&sw->ss->wheels[t->owner], &t->timer);

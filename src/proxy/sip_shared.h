@@ -42,6 +42,7 @@ struct sip_stats {
 	_Atomic uint64_t drops[SIP_DROP__COUNT];
 	_Atomic uint64_t txn_created;
 	_Atomic int64_t txn_owned;          /* live transactions owned by the slot */
+	_Atomic int64_t txn_pending;        /* of those, still without a final upstream */
 	_Atomic uint64_t retransmissions;   /* absorbed or re-sent */
 };
 
