@@ -115,6 +115,31 @@ static int udp_sockets_open_one(const struct sockaddr *addr, socklen_t addrlen, 
 	return fd;
 }
 
+/*
+ * SO_REUSEPORT lets any process of the same user join a group, so a second
+ * sipedge started on the same address would silently take half of the
+ * traffic. Binding once without it first fails with EADDRINUSE while
+ * anyone holds the port. Returns 0 or -errno.
+ */
+static int udp_sockets_probe(const struct sockaddr *addr, socklen_t addrlen, const char *ctx)
+{
+	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0; /* the real socket() will report it */
+	int one = 1, rc = 0;
+	if (addr->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, addr, addrlen) != 0 && errno == EADDRINUSE) {
+		char text[INET6_ADDRSTRLEN + 8];
+		rc = -EADDRINUSE;
+		log_error("%s%s%s: bind(): address already in use (another sipedge or another "
+		          "program holds it)", ctx ? ctx : "", ctx ? ": " : "",
+		          udp_sockets_addr_text(addr, text, sizeof(text)));
+	}
+	close(fd);
+	return rc;
+}
+
 int udp_sockets_bind(const struct sockaddr *addr, socklen_t addrlen, uint32_t n, int *fds,
                      const char *ctx)
 {
@@ -127,7 +152,10 @@ int udp_sockets_bind(const struct sockaddr *addr, socklen_t addrlen, uint32_t n,
 	for (uint32_t i = 0; i < n; i++)
 		fds[i] = -1;
 
-	int fd = udp_sockets_open_one(addr, addrlen, 0, ctx);
+	int fd = udp_sockets_probe(addr, addrlen, ctx);
+	if (fd < 0)
+		return fd;
+	fd = udp_sockets_open_one(addr, addrlen, 0, ctx);
 	if (fd < 0)
 		return fd;
 	fds[0] = fd;
