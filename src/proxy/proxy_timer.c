@@ -36,11 +36,9 @@ void sip_txn_rearm_locked(struct sip_worker *sw, struct txn *t)
 		when = min_nz(when, br->t_cancel);
 		when = min_nz(when, br->t_cancel_end);
 	}
-	if (when == 0) {
-		/* nothing pending: the server side waits for downstream, which
-		 * has its own timers; a transaction with neither is done */
-		when = sw->now;
-	}
+	if (when == 0) /* nothing scheduled: look again in a second (a safety net:
+			* every live state has a deadline of its own) */
+		when = sw->now + 1000;
 	struct twheel *w = &sw->ss->wheels[t->owner];
 	/* a node armed earlier than needed fires and re-arms: only move it
 	 * when the new deadline is sooner, or when it is not armed */
@@ -122,6 +120,15 @@ static void txn_timer_locked(struct sip_worker *sw, struct txn *t)
 			}
 		}
 		all_done = all_done && branch_done(br);
+	}
+	if (all_done && !(t->flags & TXN_F_FINAL)) {
+		/* no branch left and nothing sent up (forwarding failed): answer
+		 * so the client is not left waiting, and let the record go */
+		sip_final_local_locked(sw, t, 500, NULL);
+		if (!(t->flags & TXN_F_FINAL)) { /* could not even build it */
+			sip_txn_final_locked(sw, t);
+			t->sstate = TS_TERMINATED;
+		}
 	}
 	if (t->t_g && t->t_g <= now && t->resp) { /* Timer G */
 		sip_send(sw, t->listener, &t->resp_dst, t->resp, t->resp_len);
