@@ -29,7 +29,9 @@ usage: tools/bench calls [options]            SIPp call load, sipedge vs Kamaili
                         5 s (tm wait timer); their cleanup belongs to the calls)
   --proxies LIST        among direct,sipedge,kamailio (default sipedge,kamailio;
                         direct = uac -> uas without a proxy: SIPp's own latency)
-  --shm MIB             sipedge shm_size = Kamailio -m (default 256)
+  --shm MIB             sipedge shm_size = Kamailio -m (default 1024: Kamailio
+                        needs more than 256 MiB at 2000 calls/s; neither
+                        touches memory it does not use, so PSS is unaffected)
   --strace              run the proxies under strace -c -f: syscalls per call
                         (CPU and latency figures are then meaningless)
   --callgrind           same as the calls-callgrind subcommand
@@ -76,22 +78,28 @@ calls_tree() {
 	done
 }
 
-# "pid ticks comm" for the tree of $1: utime+stime+cutime+cstime
-# (/proc/PID/stat fields 14-17; the cutime/cstime of reaped children only)
+# "pid ticks user sys ctxsw" for the tree of $1: CPU clock ticks from
+# /proc/PID/stat, utime+stime+cutime+cstime (fields 14-17; cutime/cstime
+# hold reaped children only), then user, system, and the context switches
+# (voluntary + involuntary) of all the process's threads
 calls_cpu() {
-	local p s rest comm
+	local p s rest k v cs f
 	for p in $(calls_tree "$1"); do
 		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		comm=${s#*(}
-		comm=${comm%)*}
 		rest=${s##*) }
+		cs=0
+		for f in /proc/"$p"/task/*/status; do
+			{ while read -r k v; do
+				case $k in voluntary_ctxt_switches: | nonvoluntary_ctxt_switches:) cs=$((cs + v)) ;; esac
+			done <"$f"; } 2>/dev/null
+		done
 		# shellcheck disable=SC2086
 		set -- $rest
-		echo "$p $((${12} + ${13} + ${14} + ${15})) $comm"
+		echo "$p $((${12} + ${13} + ${14} + ${15})) $((${12} + ${14})) $((${13} + ${15})) $cs"
 	done
 }
 
-calls_cpu_total() { awk '{t += $2} END {print t + 0}' "$1"; }
+calls_cpu_total() { awk -v c="${2:-2}" '{ t += $c } END { print t + 0 }' "$1"; }
 
 # PSS (KiB) summed over the tree of $1
 calls_pss() {
@@ -114,12 +122,13 @@ calls_pss_sampler() {
 	done
 }
 
-# TERM, wait up to $2 s (default 90) for PID to end, then KILL its tree
+# TERM to PID (or to $3, its traced child under strace), wait up to $2 s
+# (default 90) for PID to end, then KILL its tree
 calls_stop() {
-	local pid=$1 secs=${2:-90} i=0 p
+	local pid=$1 secs=${2:-90} sig=${3:-$1} i=0 p
 	[ -n "$pid" ] || return 0
 	if calls_alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
+		kill -TERM "$sig" 2>/dev/null || true
 		while calls_alive "$pid" && [ "$i" -lt $((secs * 5)) ]; do
 			sleep 0.2
 			i=$((i + 1))
@@ -183,13 +192,15 @@ calls_pick_ports() {
 # -- readiness ---------------------------------------------------------------
 
 # an OPTIONS with Max-Forwards: 0 to 127.0.0.1:$1; true if any SIP
-# response comes back within 1 s (both proxies answer 483 themselves)
+# response comes back within 1 s (both proxies answer 483 themselves).
+# The datagram is written by cat in one write (bash's printf writes lines).
 calls_probe() {
-	local fd c rc=1
-	exec {fd}<>"/dev/udp/127.0.0.1/$1" || return 1
+	local fd c rc=1 f=$2/probe.sip
 	printf 'OPTIONS sip:probe@127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKbench%s;rport\r\nMax-Forwards: 0\r\nFrom: <sip:bench@127.0.0.1>;tag=b%s\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe%s@bench\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
-		"$1" "$RANDOM$RANDOM" "$RANDOM" "$RANDOM$RANDOM" 1>&"$fd" &&
-		IFS= read -r -t 1 -N 1 c <&"$fd" 2>/dev/null && [ "$c" = S ] && rc=0
+		"$1" "$RANDOM$RANDOM" "$RANDOM" "$RANDOM$RANDOM" >"$f"
+	exec {fd}<>"/dev/udp/127.0.0.1/$1" || return 1
+	cat "$f" 1>&"$fd" &&
+		IFS= read -r -t 1 -N 1 c <&"$fd" && [ "$c" = S ] && rc=0
 	exec {fd}>&-
 	return "$rc"
 }
@@ -200,7 +211,7 @@ calls_wait_ready() {
 	while [ $((SECONDS - t0)) -lt "$secs" ]; do
 		calls_alive "$pid" || { tail -n 20 "$d/proxy.log" >&2; return 1; }
 		if [ "$kind" != sipedge ] || grep -q ready "$d/proxy.log" 2>/dev/null; then
-			calls_probe "$port" 2>/dev/null && return 0
+			calls_probe "$port" "$d" 2>/dev/null && return 0
 		fi
 		sleep 0.3
 	done
@@ -235,14 +246,14 @@ rules:
   - name: default
     route: uas
 EOF
-		"$@" "$CALLS_SIPEDGE" -c "$d/sipedge.yaml" </dev/null 2>"$d/proxy.log" &
+		"$@" "$CALLS_SIPEDGE" -c "$d/sipedge.yaml" </dev/null >"$d/proxy.log" 2>&1 &
 		;;
 	kamailio)
 		mkdir -p "$d/run"
 		sed -e "s|@CHILDREN@|$w|" -e "s|@PORT@|$port|" -e "s|@UAS_PORT@|$uas|" \
 			-e "s|@MPATH@|$CALLS_KAM_MPATH|" "$CALLS_BD/kamailio.cfg" >"$d/kamailio.cfg"
 		"$@" "$CALLS_KAMAILIO" -f "$d/kamailio.cfg" -DD -E -x tlsf -m "$CALLS_SHM" -M 8 \
-			-Y "$d/run" </dev/null 2>"$d/proxy.log" &
+			-Y "$d/run" </dev/null >"$d/proxy.log" 2>&1 &
 		;;
 	*) calls_die "unknown proxy $kind" ;;
 	esac
@@ -271,7 +282,8 @@ calls_stat() {
 # its output files in DIR. Returns SIPp's status.
 calls_uac() { # DEST_PORT UAC_PORT CALLS RATE DIR
 	local dest=$1 p=$2 n=$3 r=$4 d=$5 limit bound
-	limit=$((r * (CALLS_HOLD / 1000 + 10)))
+	limit=$((r * (CALLS_HOLD / 1000 + 3)))
+	[ "$limit" -le 15000 ] || limit=15000 # SIPp wants it below its open files
 	bound=$((n / r + CALLS_HOLD / 1000 + 120))
 	timeout "$bound" sipp "127.0.0.1:$dest" -sf "$CALLS_BD/uac.xml" -i 127.0.0.1 -p "$p" \
 		-cp $((p + 1)) -mp $((p + 4)) -s bench -m "$n" -r "$r" -rp 1000 -l "$limit" \
@@ -288,7 +300,7 @@ calls_uac() { # DEST_PORT UAC_PORT CALLS RATE DIR
 # (ms) and the INVITE send rate achieved, RATE_OK (calls/s)
 calls_latency() {
 	local f=$1 out
-	out=$(awk '$1 == "rtt" { us = ($4 - $2) * 1000000 + ($5 - $3); print us, $2 + $3 / 1e6 }' "$f" 2>/dev/null |
+	out=$(awk '$1 == "rtt" { us = ($4 - $2) * 1000000 + ($5 - $3); printf "%d %.6f\n", us, $2 + $3 / 1e6 }' "$f" 2>/dev/null |
 		sort -n | awk '{ v[NR] = $1; t = $2; if (NR == 1 || t < lo) lo = t; if (NR == 1 || t > hi) hi = t }
 		END {
 			if (NR == 0) { print "0 - - -"; exit }
@@ -344,7 +356,11 @@ calls_run() { # KIND WORKERS RATE CALLS DIR
 	fi
 	calls_stop "$CALLS_UAS" 10
 	if [ "$kind" != direct ]; then
-		calls_stop "$CALLS_PROXY" 90
+		# under strace, signal the proxy itself: strace writes its summary
+		# when its tracees have ended
+		local sig=$CALLS_PROXY
+		[ "$CALLS_STRACE" = 1 ] && sig=$(calls_tree "$CALLS_PROXY" | sed -n 2p)
+		calls_stop "$CALLS_PROXY" 90 "${sig:-$CALLS_PROXY}"
 		CALLS_PROXY=
 	fi
 
@@ -381,6 +397,10 @@ calls_run() { # KIND WORKERS RATE CALLS DIR
 		{
 			echo "cpu_run_us $(((t1 - t0) * 1000000 / hz / ok1))"
 			echo "cpu_all_us $(((t2 - t0) * 1000000 / hz / ok1))"
+			echo "user_all_us $((($(calls_cpu_total "$d/cpu2" 3) - $(calls_cpu_total "$d/cpu0" 3)) * 1000000 / hz / ok1))"
+			echo "sys_all_us $((($(calls_cpu_total "$d/cpu2" 4) - $(calls_cpu_total "$d/cpu0" 4)) * 1000000 / hz / ok1))"
+			echo "cs_per_call $(awk -v a="$(calls_cpu_total "$d/cpu0" 5)" -v b="$(calls_cpu_total "$d/cpu1" 5)" \
+				-v ok="$ok1" 'BEGIN { printf "%.2f", (b - a) / ok }')"
 			echo "cpu_load $(awk -v t=$((t1 - t0)) -v hz="$hz" -v a="$wall0" -v b="$wall1" \
 				'BEGIN { printf "%.2f", t / hz / (b - a) }')"
 			echo "pss_idle_mib $(awk -v k="$pss0" 'BEGIN { printf "%.1f", k / 1024 }')"
@@ -388,10 +408,11 @@ calls_run() { # KIND WORKERS RATE CALLS DIR
 			echo "nproc $(wc -l <"$d/cpu0")"
 			# per process CPU during the run and the settle time, seconds
 			echo "split $(join <(sort "$d/cpu0") <(sort "$d/cpu2") |
-				awk -v hz="$hz" '{ printf "%s%s:%.2f", (NR > 1 ? " " : ""), $1, ($4 - $2) / hz }')"
+				awk -v hz="$hz" '{ printf "%s%s:%.2f", (NR > 1 ? " " : ""), $1, ($6 - $2) / hz }')"
 		} >>"$d/result"
 		if [ -s "$d/strace.txt" ]; then
-			echo "syscalls_per_call $(awk -v ok="$ok1" '$NF == "total" { printf "%.1f", $(NF - 2) / ok }' "$d/strace.txt")" >>"$d/result"
+			# the total line: % time, seconds, usecs/call, calls, [errors,] total
+			echo "syscalls_per_call $(awk -v ok="$ok1" '$NF == "total" { printf "%.1f", $4 / ok }' "$d/strace.txt")" >>"$d/result"
 		fi
 	fi
 	key=$(awk '$1 == "ok" || $1 == "failed" || $1 == "p50_ms" || $1 == "cpu_all_us" { printf "%s=%s ", $1, $2 }' "$d/result")
@@ -425,6 +446,8 @@ calls_table() { # DIR (holding one subdirectory per proxy)
 		for row in "calls ok:ok" "calls failed:failed" "uac retransmissions:retrans" \
 			"INVITE rate achieved (/s):rate_ok" \
 			"proxy CPU us/call, run:cpu_run_us" "proxy CPU us/call, run+settle:cpu_all_us" \
+			"  of which user:user_all_us" "  of which system:sys_all_us" \
+			"context switches/call, run:cs_per_call" \
 			"proxy CPU cores busy, run:cpu_load" "proxy processes:nproc" \
 			"PSS idle (MiB):pss_idle_mib" "PSS peak (MiB):pss_peak_mib" \
 			"INVITE->200 p50 (ms):p50_ms" "INVITE->200 p99 (ms):p99_ms" \
@@ -454,7 +477,7 @@ calls_table() { # DIR (holding one subdirectory per proxy)
 
 calls_parse_args() {
 	CALLS_RATES='' CALLS_N='' CALLS_WORKERS=2 CALLS_HOLD=1000 CALLS_SETTLE=35
-	CALLS_PROXIES=sipedge,kamailio CALLS_SHM=256 CALLS_STRACE=0 CALLS_CG=0
+	CALLS_PROXIES=sipedge,kamailio CALLS_SHM=1024 CALLS_STRACE=0 CALLS_CG=0
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--rate) CALLS_RATES=$2; shift ;;
@@ -511,8 +534,12 @@ CPU: utime+stime (+cutime+cstime) of the proxy and all its processes from
 /proc/PID/stat, read before the first call, after the last and after the
 settle time, divided by the successful calls. PSS: /proc/PID/smaps_rollup
 summed over the processes every 0.5 s (idle = before the first call).
+Memory: sipedge keeps a transaction 32 s after its final response (RFC 3261
+Timers J and L, 64*T1), Kamailio 5 s (tm wait timer), so in a run shorter
+than ~35 s sipedge's PSS has not reached its plateau (Kamailio's has): use
+--calls 90000 at 2000/s to compare steady states.
 Latency: per call, SIPp's time of day just before it sends the INVITE to
-when it has the 200 (both SIPps and the proxy share 2 vCPUs: SIPp's own
+when it has the 200 (the SIPps and the proxy share the CPUs: SIPp's own
 scheduling is part of it; compare with --proxies direct,...).
 EOF
 }
