@@ -42,7 +42,10 @@ void sip_recv(struct worker *w, struct listener_rt *l, char *buf, size_t len,
 	sw->now = worker_now_ms(w);
 	/* RFC 5626 §4.4.1 keep-alives on UDP are STUN; a bare CRLF is common
 	 * NAT-keepalive noise: both are ignored silently */
-	if (len <= 4 && strspn(buf, "\r\n") >= len)
+	size_t crlf = 0;
+	while (crlf < len && crlf < 4 && (buf[crlf] == '\r' || buf[crlf] == '\n'))
+		crlf++;
+	if (crlf == len)
 		return;
 	struct se_perr err;
 	int rc = se_msg_parse(sw->msg, buf, len, SE_DGRAM, &sw->lim, &err);

@@ -120,7 +120,14 @@ int sip_via_received(const struct se_msg *m, const char *buf, const union sockad
 		return 0;
 	const struct se_hdr *h = &se_msg_hdrs(m)[v->hdr];
 	uint32_t hop_end = v->whole.off + v->whole.len;
-	uint32_t ps = v->params.len ? v->params.off - 1 : hop_end; /* the first ';' */
+	/* ps: the ';' that opens the params (LWS may stand on either side) */
+	uint32_t ps = hop_end;
+	if (v->params.len) {
+		ps = v->params.off;
+		while (ps > v->whole.off && buf[ps - 1] != ';')
+			ps--;
+		ps--;
+	}
 	int k = snprintf(out, cap, "%.*s", (int)(ps - h->value.off), buf + h->value.off);
 	/* keep every param but received and rport */
 	for (uint32_t p = ps; p < hop_end && k > 0 && (size_t)k < cap;) {
