@@ -405,3 +405,20 @@ def test_sipp_load_survives_worker_kill(sipedge_factory, sipp_uas_factory, tmp_p
     r = run.wait()
     assert r.ok and r.failed == 0 and r.successful == 2000, r.summary()
     assert proxy.alive() and proxy.worker_pids(alive_only=True).get(1) == new
+
+
+def test_received_rport_with_spaced_params(proxy, uas, ua):
+    # RFC 3581 §4 with RFC 3261 §25.1 SEMI = SWS ";" SWS: dropping the
+    # client's bare rport must leave a well-formed Via (no ";;"), and a
+    # quoted parameter holding ';' must survive untouched.
+    req = ua.request("OPTIONS", R_URI)
+    req.set("Via", f'SIP/2.0/UDP 127.0.0.9:5999 ; rport ;branch={sip.new_branch()}; foo="a;b"')
+    ua.send(req, proxy.addr)
+    assert final_response(ua, req).status == 200
+    got = uas.wait_for("OPTIONS")[0]
+    raw = got.get_all("Via")[1]
+    assert ";;" not in raw, raw
+    assert 'foo="a;b"' in raw, raw
+    client_via = got.vias[1]
+    assert client_via.params.get("rport") == str(ua.port), raw
+    assert client_via.params.get("received") == ua.host, raw
