@@ -20,6 +20,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "yaml_case.h"
+
 #include <sipedge/error.h>
 #include <sipedge/uri.h>
 
@@ -34,21 +36,19 @@ static char tmpdir[] = "/tmp/test_policy.XXXXXX";
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return yaml_case_mkdtemp(tmpdir);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return yaml_case_rmdir(tmpdir);
 }
 
 static const char *write_file(const char *text)
 {
 	static char path[512];
-	snprintf(path, sizeof(path), "%s/policy.yaml", tmpdir);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, "policy.yaml");
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -56,28 +56,7 @@ static const char *write_file(const char *text)
 	return path;
 }
 
-static void check_lines(const struct ydoc_errs *e, const char *const *want, const char *file,
-                        size_t row)
-{
-	size_t n = 0;
-	while (n < MAX_LINES && want[n])
-		n++;
-	bool ok = e->n == n;
-	for (size_t i = 0; ok && i < n; i++) {
-		char buf[1024];
-		assert_true(want[i][0] == 'F');
-		snprintf(buf, sizeof(buf), "%s%s", file, want[i] + 1);
-		ok = strcmp(e->v[i].text, buf) == 0;
-		if (!ok)
-			fprintf(stderr, "row %zu, line %zu:\n got  %s\n want %s\n", row, i,
-			        e->v[i].text, buf);
-	}
-	if (!ok) {
-		fprintf(stderr, "row %zu: all messages:\n", row);
-		ydoc_errs_print(e, stderr);
-		fail_msg("row %zu: messages differ (%zu, expected %zu)", row, e->n, n);
-	}
-}
+#define check_lines(e, want, file, row) yaml_case_check(e, want, MAX_LINES, file, row)
 
 /* ---- canonical dump --------------------------------------------------- */
 

@@ -20,35 +20,11 @@
 
 #include "guard.h"
 #include "ydoc.h"
+#include "yaml_case.h"
 
 #define MAX_LINES 8
 
-/* "F:..." with F replaced by file. */
-static void expand(char *out, size_t size, const char *pattern, const char *file)
-{
-	assert_true(pattern[0] == 'F');
-	snprintf(out, size, "%s%s", file, pattern + 1);
-}
-
-/* Compare every collected message with the expected lines, in order;
- * `row` names the table row in failure messages. */
-static void check_lines(const struct ydoc_errs *e, const char *const *want, const char *file,
-                        size_t row)
-{
-	size_t n = 0;
-	while (n < MAX_LINES && want[n])
-		n++;
-	if (e->n != n) {
-		ydoc_errs_print(e, stderr);
-		fail_msg("row %zu: %zu messages, expected %zu", row, e->n, n);
-	}
-	for (size_t i = 0; i < n; i++) {
-		char buf[512];
-		expand(buf, sizeof(buf), want[i], file);
-		if (strcmp(e->v[i].text, buf) != 0)
-			fail_msg("row %zu:\n got  %s\n want %s", row, e->v[i].text, buf);
-	}
-}
+#define check_lines(e, want, file, row) yaml_case_check(e, want, MAX_LINES, file, row)
 
 static int parse_guarded(const char *text, struct ydoc **doc, struct ydoc_errs *e)
 {
