@@ -82,6 +82,11 @@ struct config {
 		uint32_t timer_c;
 	} timers;
 
+	/* The monitoring HTTP listener (/metrics, /live, /ready), served by the
+	 * master; transport is CONFIG_TP_TCP. Off unless `metrics` is set. */
+	bool metrics_on;
+	struct config_listener metrics;
+
 	struct {
 		char *host;    /* NULL when not set; IPv6 keeps its brackets, as in Via */
 		uint16_t port; /* 0: use the listener's port */

@@ -15,6 +15,8 @@
 
 #include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -175,6 +177,35 @@ static int parse_advertise(struct config_ctx *ctx, const struct config_item *it,
 	return 0;
 }
 
+/* metrics: ADDRESS:PORT, an IP literal (IPv6 in brackets) and a port that
+ * must be written: no default port is obvious for a monitoring listener. */
+static int parse_metrics(struct config_ctx *ctx, const struct config_item *it,
+                         const struct ydoc_node *node, const char *what)
+{
+	const char *text, *why = NULL;
+	char uri[128];
+	(void)it;
+	if (ydoc_read_str(node, what, &text, ctx->errs))
+		return SE_ECONFIG;
+	const char *colon = strrchr(text, ':');
+	const char *bracket = strrchr(text, ']');
+	if (colon == NULL || (bracket && colon < bracket))
+		why = "a port is required (ADDRESS:PORT)";
+	else if (strchr(text, '/'))
+		why = "expected ADDRESS:PORT, without a scheme or a path";
+	else if ((size_t)snprintf(uri, sizeof(uri), "tcp://%s", text) >= sizeof(uri))
+		why = "too long";
+	else if (config_addr_listener(uri, &ctx->cfg->metrics, &why) == 0)
+		ctx->cfg->metrics_on = true;
+	if (!ctx->cfg->metrics_on) {
+		ydoc_errs_add(ctx->errs, node, "%s: bad address '%s': %s", what, text, why);
+		return SE_ECONFIG;
+	}
+	ctx->cfg->metrics.line = node->line;
+	ctx->cfg->metrics.col = node->col;
+	return 0;
+}
+
 /* ---- tables ----------------------------------------------------------- */
 
 static const char *const log_levels[] = {
@@ -302,6 +333,10 @@ const struct config_item config_schema[] = {
      .type = CONFIG_T_CUSTOM,
      .parse = parse_advertise,
      .doc = "HOST[:PORT] to put in Via and Record-Route instead of the listen address"},
+    {.name = "metrics",
+     .type = CONFIG_T_CUSTOM,
+     .parse = parse_metrics,
+     .doc = "ADDRESS:PORT of the HTTP listener for /metrics, /live and /ready; off if absent"},
     {0},
 };
 

@@ -1,69 +1,189 @@
 /*
- * policy_load: policy.yaml to a struct policy, driven by key tables.
+ * policy_load: policy.yaml (and the CSV files it names) to a struct policy.
  *
- * Each level of the file (top, pool, destination, rule) is a table of keys
- * with a reader per key; one walker checks a mapping against its table
- * (unknown keys, required keys, exactly one action per rule) and calls the
- * readers. Extending the policy is adding rows and readers. References
- * (a rule's `route` to a pool) are resolved in a link pass after the whole
- * file is read, so the order of `pools` and `rules` in the file does not
- * matter. Every problem is collected; the block is packed only when there
- * is none.
+ * Each mapping of the file (top, pool, destination, rule, probe...) is a
+ * table of keys (struct pload_key): plain values are read by type into a
+ * field at an offset, the rest by the row's function. One walker checks a
+ * mapping against its table and calls the readers, in table order. The
+ * top-level table reads `lists`, `pools` and `tables` before `rules`, so
+ * that every name a rule uses is known when the rule is read, whatever the
+ * order in the file; the only pass after that is the "not used" warnings.
+ *
+ * Nothing stops at the first problem: every error and warning goes to the
+ * collector, and the messages are sorted by position at the end (the
+ * policy file's first, then each CSV file's). The policy is compiled
+ * (policy_index_build) only when there is no error, and is returned only
+ * when that adds none either: a policy is applied whole or not at all.
  */
-#include "policy.h"
-#include "policy_build.h"
-#include "policy_dest.h"
-#include "xmem.h"
+#include "policy_load.h"
+#include "policy_match.h"
 
 #include <sipedge/error.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-struct loader;
+#define MAX_KEYS 24 /* rows in the largest key table */
 
-/* Reads one key's value into the object of index idx (rule, pool or
- * destination; unused at the top). Reports its own errors. */
-typedef void (*pkey_read)(struct loader *ld, const struct ydoc_node *val, uint32_t idx);
+/* ---- the walker --------------------------------------------------------- */
 
-#define PK_REQUIRED 0x01 /* the key must be present */
-#define PK_ACTION   0x02 /* one of the rule's actions: exactly one per rule */
+static void read_typed(struct pload *ld, const struct pload_key *k, const struct ydoc_node *val,
+                       const char *what, void *obj)
+{
+	char *field = (char *)obj + k->off;
+	const char *s, *bad;
+	char buf[256];
+	long long v;
+	uint64_t ms;
+	bool b;
 
-struct pkey {
-	const char *name;
-	unsigned flags;
-	pkey_read read;
-};
+	switch (k->type) {
+	case PT_BOOL:
+		if (!ydoc_read_bool(val, what, &b, ld->errs))
+			*(bool *)field = b;
+		break;
+	case PT_U32:
+		/* syntax from ydoc, the range here: it can say why */
+		if (ydoc_read_int(val, what, LLONG_MIN, LLONG_MAX, &v, ld->errs))
+			break;
+		if (v < k->min || v > k->max)
+			ydoc_errs_add(ld->errs, val, "%s: %lld is out of range (%u..%u)%s%s", what,
+			              v, k->min, k->max, k->why ? ": " : "", k->why ? k->why : "");
+		else
+			*(uint32_t *)field = (uint32_t)v;
+		break;
+	case PT_MS:
+		if (!ydoc_read_duration(val, what, k->min, k->max, &ms, ld->errs))
+			*(uint32_t *)field = (uint32_t)ms;
+		break;
+	case PT_TEXT:
+		if (ydoc_read_str(val, what, &s, ld->errs))
+			break;
+		if (k->check && (bad = k->check(s, val->scalar.len, buf, sizeof(buf))))
+			ydoc_errs_add(ld->errs, val, "%s: %s", what, bad);
+		else
+			*(const char **)field = pload_str(ld, val);
+		break;
+	default:
+		break;
+	}
+}
 
-/* Where each rule and pool came from, parallel to the build arrays: the
- * link pass needs the nodes for its messages. */
-struct rule_src {
-	const struct ydoc_node *name;  /* NULL if missing or bad */
-	const struct ydoc_node *route; /* the pool name to resolve, or NULL */
-};
+int pload_walk(struct pload *ld, const struct ydoc_node *map, const struct pload_key *keys,
+               const char *what, const char *prefix, void *obj)
+{
+	const struct ydoc_pair *found[MAX_KEYS] = {0};
+	const struct ydoc_node *action = NULL;
+	bool has_actions = false;
+	size_t n_keys = 0;
 
-struct pool_src {
-	const struct ydoc_node *key;
-	uint32_t uses;
-};
+	while (keys[n_keys].name)
+		n_keys++;
+	if (n_keys > MAX_KEYS)
+		abort(); /* a table larger than MAX_KEYS: raise it */
+	if (map && ydoc_expect(map, YDOC_MAP, what, ld->errs))
+		return SE_ECONFIG;
 
-struct loader {
-	struct policy_build b;
-	struct ydoc_errs *errs;
-	const char *file;
-	struct rule_src *rules;
-	size_t cap_rules;
-	struct pool_src *pools;
-	size_t cap_pools;
-};
+	/* file order: what is there, and which action came first */
+	for (size_t i = 0; map && i < map->map.n; i++) {
+		const struct ydoc_pair *pair = &map->map.pairs[i];
+		size_t k = 0;
+		while (k < n_keys && strcmp(keys[k].name, pair->key->scalar.str) != 0)
+			k++;
+		if (k == n_keys) {
+			ydoc_errs_add(ld->errs, pair->key, "unknown key '%s'",
+			              pair->key->scalar.str);
+			continue;
+		}
+		if (keys[k].flags & PK_ACTION) {
+			if (action) {
+				ydoc_errs_add(ld->errs, pair->key,
+				              "only one action per rule: '%s' already given",
+				              action->scalar.str);
+				continue;
+			}
+			action = pair->key;
+		}
+		found[k] = pair;
+	}
 
-#define NAME_MAX_LEN 64
+	/* table order: the reading */
+	for (size_t k = 0; k < n_keys; k++) {
+		has_actions |= (keys[k].flags & PK_ACTION) != 0;
+		if (!found[k])
+			continue;
+		char name[96];
+		snprintf(name, sizeof(name), "%s%s%s", prefix ? prefix : "", prefix ? "." : "",
+		         keys[k].name);
+		if (keys[k].type == PT_FN)
+			keys[k].fn(ld, found[k]->key, found[k]->value, name,
+			           obj ? (char *)obj + keys[k].off : NULL);
+		else
+			read_typed(ld, &keys[k], found[k]->value, name, obj);
+	}
 
-/* Pool and rule names are typed in CLI commands and printed in logs and
- * `route --explain`: keep them to one plain word. */
+	for (size_t k = 0; k < n_keys; k++) {
+		if (!(keys[k].flags & PK_REQUIRED) || found[k])
+			continue;
+		if (map)
+			ydoc_errs_add(ld->errs, map, "missing required key '%s'", keys[k].name);
+		else
+			ydoc_errs_add_at(ld->errs, ld->file, 1, 1, "missing required key '%s'",
+			                 keys[k].name);
+	}
+	if (has_actions && !action && map) {
+		char list[128] = "";
+		size_t len = 0;
+		for (size_t k = 0; k < n_keys && len < sizeof(list); k++)
+			if (keys[k].flags & PK_ACTION)
+				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+				                        len ? ", " : "", keys[k].name);
+		ydoc_errs_add(ld->errs, map, "rule has no action: give one of %s", list);
+	}
+	return 0;
+}
+
+void pload_named(struct pload *ld, const struct ydoc_node *val, const char *what, const char *kind,
+                 size_t size, void **array, uint32_t *n, struct pload_map *names, uint32_t **uses,
+                 pload_each_fn each)
+{
+	if (ydoc_is_null(val) || ydoc_expect(val, YDOC_MAP, what, ld->errs))
+		return;
+	*array = policy_alloc(ld->p, val->map.n * size);
+	*uses = xmem_calloc(val->map.n, sizeof(**uses));
+	for (size_t i = 0; i < val->map.n; i++) {
+		const struct ydoc_node *name = val->map.pairs[i].key;
+		pload_name(ld, name, kind);
+		pload_map_put(names, name->scalar.str, name->scalar.len, *n);
+		each(ld, name, val->map.pairs[i].value, (*n)++);
+	}
+}
+
+uint32_t pload_ref(struct pload *ld, const struct ydoc_node *n, const struct pload_map *names,
+                   uint32_t *uses, const char *kind)
+{
+	uint32_t i = pload_map_get(names, n->scalar.str, n->scalar.len);
+	if (i == POLICY_NONE)
+		ydoc_errs_add(ld->errs, n, "undefined %s '%s'", kind, n->scalar.str);
+	else
+		uses[i]++;
+	return i;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
 static bool valid_name(const char *s, size_t len)
 {
-	if (len == 0 || len > NAME_MAX_LEN)
+	if (len == 0 || len > PLOAD_NAME_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -74,326 +194,279 @@ static bool valid_name(const char *s, size_t len)
 	return true;
 }
 
-static int read_name(struct loader *ld, const struct ydoc_node *n, const char *kind,
-                     const char **out)
+int pload_name(struct pload *ld, const struct ydoc_node *n, const char *kind)
 {
 	if (ydoc_expect(n, YDOC_SCALAR, kind, ld->errs))
 		return SE_ECONFIG;
 	if (!valid_name(n->scalar.str, n->scalar.len)) {
 		ydoc_errs_add(ld->errs, n,
 		              "bad %s name '%s': use up to %d letters, digits, '_', '-' or '.'",
-		              kind, n->scalar.str, NAME_MAX_LEN);
+		              kind, n->scalar.str, PLOAD_NAME_MAX);
 		return SE_ECONFIG;
 	}
-	*out = n->scalar.str;
 	return 0;
 }
 
-/*
- * Check `map` against `keys` and call each key's reader. A NULL map is an
- * empty file. `what` names the object for type errors ("rule", "pool 'x'").
- */
-static void walk(struct loader *ld, const struct ydoc_node *map, const struct pkey *keys,
-                 const char *what, uint32_t idx)
+const char *pload_str(struct pload *ld, const struct ydoc_node *n)
 {
-	const struct ydoc_node *action = NULL;
-	bool has_actions = false;
-
-	if (map && ydoc_expect(map, YDOC_MAP, what, ld->errs))
-		return;
-	for (size_t i = 0; map && i < map->map.n; i++) {
-		const struct ydoc_node *key = map->map.pairs[i].key;
-		const struct pkey *k = keys;
-		while (k->name && strcmp(k->name, key->scalar.str) != 0)
-			k++;
-		if (!k->name) {
-			ydoc_errs_add(ld->errs, key, "unknown key '%s'", key->scalar.str);
-			continue;
-		}
-		if (k->flags & PK_ACTION) {
-			if (action) {
-				ydoc_errs_add(ld->errs, key,
-				              "only one action per rule: '%s' already given",
-				              action->scalar.str);
-				continue;
-			}
-			action = key;
-		}
-		k->read(ld, map->map.pairs[i].value, idx);
-	}
-	for (const struct pkey *k = keys; k->name; k++) {
-		has_actions |= (k->flags & PK_ACTION) != 0;
-		if (!(k->flags & PK_REQUIRED) || ydoc_map_get(map, k->name))
-			continue;
-		if (map)
-			ydoc_errs_add(ld->errs, map, "missing required key '%s'", k->name);
-		else
-			ydoc_errs_add_at(ld->errs, ld->file, 1, 1, "missing required key '%s'",
-			                 k->name);
-	}
-	if (has_actions && !action && map) {
-		char list[128] = "";
-		size_t len = 0;
-		for (const struct pkey *k = keys; k->name && len < sizeof(list); k++)
-			if (k->flags & PK_ACTION)
-				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-				                        len ? ", " : "", k->name);
-		ydoc_errs_add(ld->errs, map, "rule has no action: give one of %s", list);
-	}
+	return policy_strndup(ld->p, n->scalar.str, n->scalar.len);
 }
 
-/* ---- destinations ----------------------------------------------------- */
-
-static void read_dest_uri(struct loader *ld, const struct ydoc_node *val, uint32_t d)
+void pload_warn_at(struct pload *ld, uint32_t line, uint32_t col, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	ydoc_errs_addv(ld->errs, ld->file, line, col, true, fmt, ap);
+	va_end(ap);
+}
+
+bool pload_is_token(const char *s, size_t len)
+{
+	static const char marks[] = "-.!%*_+`'~";
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c && strchr(marks, c))))
+			return false;
+	}
+	return true;
+}
+
+int pload_scalars(struct pload *ld, const struct ydoc_node *val, const char *what,
+                  const struct ydoc_node **one, const struct ydoc_node *const **items, size_t *n)
+{
+	if (val->type == YDOC_SCALAR) {
+		*one = val;
+		*items = one;
+		*n = 1;
+		return 0;
+	}
+	if (val->type != YDOC_SEQ) {
+		ydoc_errs_add(ld->errs, val, "%s: expected a value or a sequence, got %s", what,
+		              ydoc_describe(val));
+		return SE_ECONFIG;
+	}
+	if (val->seq.n == 0) {
+		ydoc_errs_add(ld->errs, val, "%s: the sequence is empty", what);
+		return SE_ECONFIG;
+	}
+	*items = val->seq.items;
+	*n = val->seq.n;
+	return 0;
+}
+
+void *pload_regex(struct pload *ld, const struct ydoc_node *n, const char *what, bool caseless)
+{
+	int code;
+	PCRE2_SIZE off;
 	const char *s;
-	if (ydoc_read_str(val, "uri", &s, ld->errs))
-		return;
-	uint32_t str = policy_build_str(&ld->b, s);
-	ld->b.dests[d].uri = str;
-	policy_dest_parse(val, &ld->b.dests[d], ld->errs);
-}
-
-static const struct pkey dest_keys[] = {
-    {"uri", PK_REQUIRED, read_dest_uri},
-    {NULL, 0, NULL},
-};
-
-/* ---- pools ------------------------------------------------------------ */
-
-static void read_destinations(struct loader *ld, const struct ydoc_node *val, uint32_t pool)
-{
-	const char *name = ld->pools[pool].key->scalar.str;
-	if (ydoc_is_null(val) || (val->type == YDOC_SEQ && val->seq.n == 0)) {
-		ydoc_errs_add(ld->errs, val, "pool '%s' has no destinations", name);
-		return;
+	if (ydoc_read_str(n, what, &s, ld->errs))
+		return NULL;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)s, n->scalar.len, caseless ? PCRE2_CASELESS : 0,
+	                               &code, &off, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
+			snprintf((char *)msg, sizeof(msg), "error %d", code);
+		ydoc_errs_add(ld->errs, n, "%s: bad regex '%s': %s at offset %zu", what, s,
+		              (const char *)msg, (size_t)off);
+		return NULL;
 	}
-	if (ydoc_expect(val, YDOC_SEQ, "destinations", ld->errs))
-		return;
-	for (size_t i = 0; i < val->seq.n; i++) {
-		const struct ydoc_node *item = val->seq.items[i];
-		uint32_t d = policy_build_dest(&ld->b);
-		ld->b.dests[d].pool = pool;
-		ld->b.dests[d].line = item->line;
-		walk(ld, item, dest_keys, "destination", d);
+	/* JIT is an optimisation: a system without it (or with it refused by
+	 * an SELinux policy) still matches, through the interpreter */
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	ld->res = xmem_grow(ld->res, &ld->cap_res, ld->n_res, sizeof(*ld->res));
+	ld->res[ld->n_res++] = re;
+	return re;
+}
+
+/* ---- reading files ------------------------------------------------------- */
+
+static int read_disk(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > YDOC_MAX_FILE) {
+		int err = !S_ISREG(st.st_mode)         ? -EISDIR
+		          : st.st_size > YDOC_MAX_FILE ? -EFBIG
+		                                       : -errno;
+		close(fd);
+		return err;
 	}
-}
-
-static const struct pkey pool_keys[] = {
-    {"destinations", PK_REQUIRED, read_destinations},
-    {NULL, 0, NULL},
-};
-
-static void read_pools(struct loader *ld, const struct ydoc_node *val, uint32_t unused)
-{
-	(void)unused;
-	if (ydoc_is_null(val))
-		return; /* `pools:` with nothing: a forward-only policy */
-	if (ydoc_expect(val, YDOC_MAP, "pools", ld->errs))
-		return;
-	for (size_t i = 0; i < val->map.n; i++) {
-		const struct ydoc_node *key = val->map.pairs[i].key;
-		const char *name;
-		/* A badly named pool is still recorded, so rules using it do not
-		 * add "undefined pool" on top of the name error. */
-		read_name(ld, key, "pool", &name);
-		uint32_t p = policy_build_pool(&ld->b);
-		ld->pools = xmem_grow(ld->pools, &ld->cap_pools, p, sizeof(*ld->pools));
-		ld->pools[p] = (struct pool_src){.key = key};
-		uint32_t str = policy_build_str(&ld->b, key->scalar.str);
-		ld->b.pools[p].name = str;
-		ld->b.pools[p].line = key->line;
-		ld->b.pools[p].first_dest = (uint32_t)ld->b.n_dests;
-
-		char what[NAME_MAX_LEN + 16];
-		snprintf(what, sizeof(what), "pool '%s'", key->scalar.str);
-		walk(ld, val->map.pairs[i].value, pool_keys, what, p);
-		ld->b.pools[p].n_dests = (uint32_t)ld->b.n_dests - ld->b.pools[p].first_dest;
-	}
-}
-
-/* ---- rules ------------------------------------------------------------ */
-
-static void read_rule_name(struct loader *ld, const struct ydoc_node *val, uint32_t r)
-{
-	const char *name;
-	if (read_name(ld, val, "rule", &name))
-		return;
-	uint32_t str = policy_build_str(&ld->b, name);
-	ld->b.rules[r].name = str;
-	ld->rules[r].name = val;
-}
-
-static void read_route(struct loader *ld, const struct ydoc_node *val, uint32_t r)
-{
-	const char *pool;
-	ld->b.rules[r].action = POLICY_ACT_ROUTE;
-	if (ydoc_read_str(val, "route", &pool, ld->errs))
-		return;
-	ld->rules[r].route = val; /* resolved by link_routes */
-}
-
-/* `forward: request-uri` sends to the Request-URI as received (a plain
- * proxy); `forward: URI` sends to that one destination. */
-static void read_forward(struct loader *ld, const struct ydoc_node *val, uint32_t r)
-{
-	const char *s;
-	ld->b.rules[r].action = POLICY_ACT_FORWARD;
-	if (ydoc_read_str(val, "forward", &s, ld->errs) || strcmp(s, "request-uri") == 0)
-		return;
-	uint32_t d = policy_build_dest(&ld->b);
-	uint32_t str = policy_build_str(&ld->b, s);
-	ld->b.dests[d].uri = str;
-	ld->b.dests[d].line = val->line;
-	ld->b.rules[r].dest = d;
-	policy_dest_parse(val, &ld->b.dests[d], ld->errs);
-}
-
-static const struct pkey rule_keys[] = {
-    {"name", PK_REQUIRED, read_rule_name},
-    {"route", PK_ACTION, read_route},
-    {"forward", PK_ACTION, read_forward},
-    {NULL, 0, NULL},
-};
-
-static void read_rules(struct loader *ld, const struct ydoc_node *val, uint32_t unused)
-{
-	(void)unused;
-	if (ydoc_is_null(val) || (val->type == YDOC_SEQ && val->seq.n == 0)) {
-		ydoc_errs_add(ld->errs, val, "rules: at least one rule is required");
-		return;
-	}
-	if (ydoc_expect(val, YDOC_SEQ, "rules", ld->errs))
-		return;
-	for (size_t i = 0; i < val->seq.n; i++) {
-		const struct ydoc_node *item = val->seq.items[i];
-		uint32_t r = policy_build_rule(&ld->b);
-		ld->rules = xmem_grow(ld->rules, &ld->cap_rules, r, sizeof(*ld->rules));
-		ld->rules[r] = (struct rule_src){0};
-		ld->b.rules[r].line = item->line;
-		walk(ld, item, rule_keys, "rule", r);
-	}
-}
-
-static const struct pkey top_keys[] = {
-    {"pools", 0, read_pools},
-    {"rules", PK_REQUIRED, read_rules},
-    {NULL, 0, NULL},
-};
-
-/* ---- link pass -------------------------------------------------------- */
-
-struct name_ref {
-	const char *name;
-	uint32_t idx;
-};
-
-static int name_ref_cmp(const void *a, const void *b)
-{
-	const struct name_ref *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* Resolve each `route` to its pool by binary search over the sorted names:
- * rules times pools stays cheap with thousands of each. */
-static void link_routes(struct loader *ld)
-{
-	size_t n = ld->b.n_pools;
-	struct name_ref *refs = xmem_malloc(n * sizeof(*refs));
-	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct name_ref){ld->pools[i].key->scalar.str, (uint32_t)i};
-	qsort(refs, n, sizeof(*refs), name_ref_cmp);
-
-	for (size_t r = 0; r < ld->b.n_rules; r++) {
-		const struct ydoc_node *route = ld->rules[r].route;
-		if (!route)
+	size_t size = (size_t)st.st_size, got = 0;
+	char *b = xmem_malloc(size + 1);
+	while (got < size) {
+		ssize_t r = read(fd, b + got, size - got);
+		if (r < 0 && errno == EINTR)
 			continue;
-		struct name_ref key = {route->scalar.str, 0}, *hit = NULL;
-		size_t lo = 0, hi = n;
-		while (lo < hi) { /* first entry >= key: names are unique */
-			size_t mid = lo + (hi - lo) / 2;
-			if (strcmp(refs[mid].name, key.name) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
+		if (r <= 0) {
+			int err = r < 0 ? -errno : -EIO; /* shrank while read */
+			free(b);
+			close(fd);
+			return err;
 		}
-		if (lo < n && strcmp(refs[lo].name, key.name) == 0)
-			hit = &refs[lo];
-		if (!hit) {
-			ydoc_errs_add(ld->errs, route, "undefined pool '%s'", route->scalar.str);
-			continue;
-		}
-		ld->b.rules[r].pool = hit->idx;
-		ld->pools[hit->idx].uses++;
+		got += (size_t)r;
 	}
-	free(refs);
+	close(fd);
+	b[size] = '\0';
+	*buf = b;
+	*len = size;
+	return 0;
 }
 
-/* Rule names are how operators and `route --explain` refer to rules. */
-static void check_rule_names(struct loader *ld)
+int pload_read_file(struct pload *ld, const char *path, const char **buf, size_t *len, char **owned)
 {
-	size_t n = 0, total = ld->b.n_rules;
-	struct name_ref *refs = xmem_malloc(total * sizeof(*refs));
-	uint32_t *first_of = xmem_malloc(total * sizeof(*first_of));
-	for (size_t r = 0; r < total; r++) {
-		first_of[r] = POLICY_NONE;
-		if (ld->rules[r].name)
-			refs[n++] = (struct name_ref){ld->rules[r].name->scalar.str, (uint32_t)r};
-	}
-	qsort(refs, n, sizeof(*refs), name_ref_cmp);
-	for (size_t i = 1, first = 0; i < n; i++) {
-		if (strcmp(refs[i].name, refs[first].name) == 0)
-			first_of[refs[i].idx] = refs[first].idx;
-		else
-			first = i;
-	}
-	for (size_t r = 0; r < total; r++) {
-		if (first_of[r] == POLICY_NONE)
-			continue;
-		const struct ydoc_node *name = ld->rules[r].name;
-		ydoc_errs_add(ld->errs, name, "duplicate rule name '%s' (first at line %u)",
-		              name->scalar.str, (unsigned)ld->rules[first_of[r]].name->line);
-	}
-	free(first_of);
-	free(refs);
+	*owned = NULL;
+	if (ld->rd)
+		return ld->rd->read(ld->rd->ctx, path, buf, len);
+	int rc = read_disk(path, owned, len);
+	*buf = *owned;
+	return rc;
 }
 
-static void warn_unused_pools(struct loader *ld)
+static struct ydoc *load_yaml(struct pload *ld)
 {
-	for (size_t p = 0; p < ld->b.n_pools; p++)
-		if (ld->pools[p].uses == 0)
-			ydoc_errs_warn(ld->errs, ld->pools[p].key,
-			               "pool '%s' is not used by any rule",
-			               ld->pools[p].key->scalar.str);
-}
-
-int policy_load(const char *path, struct policy **out, struct ydoc_errs *errs)
-{
-	size_t first = errs->n, errors = errs->n_errors;
-	struct loader ld = {.errs = errs, .file = path};
+	const char *buf;
+	char *owned;
+	size_t len;
 	struct ydoc *doc;
 
+	if (!ld->rd) {
+		ydoc_load(ld->file, &doc, ld->errs); /* its own messages for the file itself */
+		return doc;
+	}
+	int rc = pload_read_file(ld, ld->file, &buf, &len, &owned);
+	if (rc < 0) {
+		ydoc_errs_add_at(ld->errs, ld->file, 0, 0, "cannot open: %s", strerror(-rc));
+		return NULL;
+	}
+	ydoc_parse(ld->file, buf, len, &doc, ld->errs);
+	free(owned);
+	return doc;
+}
+
+/* ---- the top level, and what is checked after all of it ----------------- */
+
+static const struct pload_key top_keys[] = {
+    {"lists", PT_FN, 0, .fn = pload_lists},   {"pools", PT_FN, 0, .fn = pload_pools},
+    {"tables", PT_FN, 0, .fn = pload_tables}, {"rules", PT_FN, PK_REQUIRED, .fn = pload_rules},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL},
+};
+
+static void warn_unused(struct pload *ld)
+{
+	const struct policy *p = ld->p;
+	for (uint32_t i = 0; i < p->n_lists; i++)
+		if (!ld->list_uses[i])
+			pload_warn_at(ld, p->lists[i].line, p->lists[i].col,
+			              "list '%s' is not used by any rule", p->lists[i].name);
+	for (uint32_t i = 0; i < p->n_pools; i++)
+		if (!ld->pool_uses[i])
+			pload_warn_at(ld, p->pools[i].line, p->pools[i].col,
+			              "pool '%s' is not used by any rule or table",
+			              p->pools[i].name);
+	for (uint32_t i = 0; i < p->n_tables; i++)
+		if (!ld->table_uses[i])
+			pload_warn_at(ld, p->tables[i].line, p->tables[i].col,
+			              "table '%s' is not used by any rule", p->tables[i].name);
+}
+
+struct sorted {
+	size_t rank; /* 0: the policy file; k + 1: the k-th CSV span */
+	struct ydoc_msg m;
+};
+
+static int sorted_cmp(const void *a, const void *b)
+{
+	const struct sorted *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->m.line != y->m.line)
+		return x->m.line < y->m.line ? -1 : 1;
+	if (x->m.col != y->m.col)
+		return x->m.col < y->m.col ? -1 : 1;
+	return x->m.seq < y->m.seq ? -1 : x->m.seq > y->m.seq;
+}
+
+/* By position, each file on its own: the policy file's messages, then
+ * each CSV file's in the order the files were read. */
+static void sort_messages(struct pload *ld, size_t first)
+{
+	struct ydoc_errs *e = ld->errs;
+	size_t n = e->n - first;
+	if (!n)
+		return;
+	struct sorted *v = xmem_malloc(n * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i] = (struct sorted){0, e->v[first + i]};
+		for (size_t s = 0; s < ld->n_spans; s++)
+			if (first + i >= ld->spans[s].from && first + i < ld->spans[s].to)
+				v[i].rank = s + 1;
+	}
+	qsort(v, n, sizeof(*v), sorted_cmp);
+	for (size_t i = 0; i < n; i++)
+		e->v[first + i] = v[i].m;
+	free(v);
+}
+
+/* Copy a growing array into the policy's memory, and free it. */
+static void *adopt(struct policy *p, void *v, size_t n, size_t size)
+{
+	void *r = NULL;
+	if (n) {
+		r = policy_alloc(p, n * size);
+		memcpy(r, v, n * size);
+	}
+	free(v);
+	return r;
+}
+
+int policy_load(const char *path, const struct policy_reader *rd, struct policy **out,
+                struct ydoc_errs *errs)
+{
+	size_t first = errs->n, errors = errs->n_errors;
+	struct pload ld = {.errs = errs, .file = path, .rd = rd};
+
 	*out = NULL;
-	ydoc_load(path, &doc, errs); /* a tree after recoverable errors: check on */
+	ld.p = xmem_calloc(1, sizeof(*ld.p));
+	ld.p->file = policy_strndup(ld.p, path, strlen(path));
+	struct ydoc *doc = load_yaml(&ld); /* a tree after recoverable errors: check on */
 	if (doc) {
 		const struct ydoc_node *root = ydoc_root(doc);
-		walk(&ld, ydoc_is_null(root) ? NULL : root, top_keys, "policy", 0);
-		link_routes(&ld);
-		check_rule_names(&ld);
-		warn_unused_pools(&ld);
-		if (errs->n_errors == errors) {
-			*out = policy_build_pack(&ld.b, path);
-			if (!*out)
-				ydoc_errs_add_at(errs, path, 0, 0, "policy larger than 4 GiB");
-		}
-		ydoc_free(doc);
+		pload_walk(&ld, ydoc_is_null(root) ? NULL : root, top_keys, "policy", NULL, NULL);
+		warn_unused(&ld);
 	}
-	policy_build_free(&ld.b);
-	free(ld.rules);
-	free(ld.pools);
-	ydoc_errs_sort(errs, first);
+
+	/* the policy owns everything from here, good or bad */
+	struct policy *p = ld.p;
+	p->dests = adopt(p, ld.dests, ld.n_dests, sizeof(*p->dests));
+	p->n_dests = (uint32_t)ld.n_dests;
+	p->regexes = adopt(p, ld.res, ld.n_res, sizeof(*p->regexes));
+	p->n_regexes = (uint32_t)ld.n_res;
+	pload_map_free(&ld.pools);
+	pload_map_free(&ld.lists);
+	pload_map_free(&ld.tables);
+	pload_map_free(&ld.rules);
+	free(ld.pool_uses);
+	free(ld.list_uses);
+	free(ld.table_uses);
+	ydoc_free(doc); /* after the maps: their keys may point into it */
+
+	if (doc && errs->n_errors == errors) {
+		int rc = policy_index_build(p, errs);
+		if (rc && errs->n_errors == errors)
+			ydoc_errs_add_at(errs, path, 0, 0, "cannot compile the policy: %s",
+			                 se_strerror(rc));
+	}
+	if (doc && errs->n_errors == errors)
+		*out = p;
+	else
+		policy_free(p);
+	sort_messages(&ld, first);
+	free(ld.spans);
 	return *out ? 0 : SE_ECONFIG;
 }

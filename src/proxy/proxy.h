@@ -4,6 +4,9 @@
  *   proxy_recv.c     datagram in: parse, route to request/response paths
  *   proxy_request.c  §16.3 checks, server transactions, forwarding
  *   proxy_target.c   §16.4-16.5 Route processing and target choice
+ *   proxy_policy.c   the routing policy's decision (rules, pools, replies)
+ *   proxy_failover.c trying the next destination of a pool (serial forking)
+ *   proxy_probe.c    OPTIONS health probes of pool destinations
  *   proxy_cancel.c   CANCEL (§16.10) and ACK handling
  *   proxy_response.c §16.7 response processing
  *   proxy_timer.c    transaction timers (§17, Timer C §16.8)
@@ -18,19 +21,34 @@
 #include <sipedge/rand.h>
 
 #include "../policy/policy.h"
+#include "../pool/pool.h"
 #include "../runtime/worker.h"
 #include "../txn/txn.h"
 #include "../txn/txn_key.h"
 #include "sip_shared.h"
 
 #define SIP_OUT_MAX 65536
+#define SIP_EDITS_MAX 48 /* edits of one forwarded request */
+
+/* The owner's retransmission state of one outstanding probe. */
+struct sip_probe_rt {
+	uint32_t seq;         /* the probe it belongs to */
+	uint32_t interval_ms; /* T1, doubling */
+	uint64_t next_ms;     /* next retransmission */
+};
 
 /* Per-worker state of the SIP layer (process heap of the worker). */
 struct sip_worker {
 	struct worker *w;
 	struct sip_shared *ss;
 	struct sip_stats *st;       /* this slot's counters */
-	const struct policy *pol;
+	const struct policy *pol;   /* the policy in force in this worker */
+	uint32_t pol_fields;        /* 1 << enum policy_field read by its rules */
+	struct pool_shared *ps;     /* pools' live state (shared) */
+	char listener_names[WORKER_MAX_LISTENERS][64]; /* "udp://127.0.0.1:5060" */
+	struct sip_probe_rt *probe_rt; /* [pol->n_dests] */
+	uint32_t *dest_of_state;    /* [ps->dest_cap]: pol's dest of a shared record */
+	uint32_t probe_cursor;      /* next destination the tick looks at */
 	struct se_limits lim;
 	struct se_rng rng;
 	struct se_msg *msg;         /* the message being handled */
@@ -39,18 +57,74 @@ struct sip_worker {
 	uint64_t now;               /* ms, set per callback */
 	char out[SIP_OUT_MAX];      /* the message being built */
 	char out2[SIP_OUT_MAX];
+	char ruri_buf[1024];        /* a rewritten Request-URI */
+	char extra_buf[4096];       /* extra header lines of a policy reply */
 };
 
-/* Where a request goes next. */
+#define SIP_CAND_MAX 8 /* destinations of a pool considered per request */
+
+enum sip_tg_kind {
+	SIP_TG_FORWARD = 0, /* send to dst (and, for a pool, the next candidates) */
+	SIP_TG_REPLY,       /* answer here: code, reason, extra */
+};
+
+/* Where a request goes next, or the answer the policy gives it. */
 struct sip_target {
+	uint8_t kind;       /* enum sip_tg_kind */
 	union sockaddr_any dst;
 	uint8_t listener;   /* our listener to send from */
-	uint16_t dest;      /* policy destination index or UINT16_MAX */
 	bool record_route;
-	/* edits of the Route set / Request-URI decided by §16.4 */
+	bool record_route_allowed; /* dialog-creating: Record-Route makes sense */
+	/* edits of the Route set / Request-URI decided by §16.4 or the rule */
 	uint16_t drop_elem[2];
 	uint8_t n_drop;
-	struct se_range new_ruri; /* len 0: unchanged */
+	const char *new_ruri_p; /* NULL: unchanged */
+	uint32_t new_ruri_len;
+	const struct policy_rule *rule; /* the rule that decided, or NULL */
+	/* SIP_TG_REPLY */
+	uint16_t code;
+	const char *reason; /* NULL: the standard phrase */
+	const char *extra;  /* header lines, or NULL */
+	uint8_t drop;       /* a 503 cause to count (enum sip_drop), or SIP_DROP__COUNT */
+	/* a pool: destinations in the order to try, cand[0] is dst */
+	uint32_t pool;
+	uint32_t cand[SIP_CAND_MAX];
+	uint8_t cand_listener[SIP_CAND_MAX];
+	uint8_t n_cand;
+};
+
+/* One destination a routed request may be sent to, copied from the policy
+ * when the request is routed. */
+struct txn_cand {
+	union sockaddr_any dst;
+	uint32_t state;        /* its pool_dest_state index */
+	uint32_t max_inflight; /* caps, for pool_state_acquire */
+	uint32_t max_cps;
+	uint8_t listener;
+};
+
+/*
+ * The failover plan of a request routed to a pool (txn->route, arena):
+ * what is needed to try the next destination, independent of the policy
+ * generation in force by then. fwd is the request as forwarded minus our
+ * Via: every further branch is fwd plus a Via.
+ */
+struct txn_route {
+	char *fwd;             /* arena */
+	uint32_t fwd_len;
+	uint32_t loop;         /* loop-detection hash of the request (§16.6 step 8) */
+	uint8_t n;             /* candidates */
+	uint8_t next;          /* the next to try */
+	uint8_t tries;         /* branches started */
+	uint8_t max_tries;
+	bool on_timeout;
+	bool on_transport_error;
+	bool probing;          /* the pool probes: passive downs wait for probes */
+	uint32_t timeout_ms;   /* a try unanswered this long is a timeout (0: Timer B) */
+	struct policy_codes codes;
+	struct policy_passive passive;
+	char rule[32];         /* for the log */
+	struct txn_cand cand[SIP_CAND_MAX];
 };
 
 /* An internal error (DESIGN.md table): code, reason, id. */
@@ -75,6 +149,17 @@ void sip_recv(struct worker *w, struct listener_rt *l, char *buf, size_t len,
 /* proxy_request.c */
 void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		 const union sockaddr_any *src);
+/*
+ * Start a client branch of t: build m (in buf) with our Via on top plus
+ * the edits ed[0, ne), store it, arm Timers A/B (F/E) and C, send it to
+ * dst from listener li. cand is the route candidate (or TXN_NO_CAND).
+ * Returns 0, SE_ELIMIT (no branch left), SE_ESHMFULL, or a build error;
+ * a send failure is not an error here (sent == false: see failover).
+ */
+int sip_branch_start_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
+			    const char *buf, const struct se_edit *ed, size_t ne,
+			    const union sockaddr_any *dst, uint8_t li, uint8_t cand, uint32_t loop,
+			    bool *sent);
 
 /* The edits every forwarded request gets: our Via (via[0, vn)),
  * Max-Forwards, and tg's Route / Request-URI changes. Returns how many
@@ -86,9 +171,14 @@ size_t sip_forward_edits(const struct se_msg *m, const char *buf, const struct s
 size_t sip_received_edit(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
 			 char *out, size_t cap, struct se_edit *ed);
 
-/* Send the request m to target tg as a new client branch of t. */
+/* Send the request m to target tg as the first client branch of t (and
+ * set up t->route for a pool). Returns 0 or an error (answer 500/503). */
 int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
 			      const char *buf, const struct sip_target *tg);
+/* The rule's header edits (add, remove, replace) for m into ed[0, cap);
+ * returns how many. */
+size_t sip_rule_hdr_edits(const struct policy_rule *r, const struct se_msg *m, const char *buf,
+			  struct se_edit *ed, size_t cap);
 
 /* proxy_cancel.c */
 void sip_cancel(struct sip_worker *sw, struct listener_rt *l, const char *buf,
@@ -104,10 +194,65 @@ void sip_response(struct sip_worker *sw, struct listener_rt *l, const char *buf)
  * generated from the stored request. */
 void sip_final_local_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
 			    const char *reason);
+/* The same with extra header lines (each ending CRLF; may be NULL). */
+void sip_final_local_ex_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
+			       const char *reason, const char *extra);
+/* Every branch is done and no final went up: send the best response
+ * received (§16.7 step 6, 503 as 500), or a local `code` when none came. */
+void sip_send_best_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
+			  const char *reason);
+/* Is any branch of t still waiting for a final response? */
+bool sip_txn_branches_pending(const struct txn *t);
 
 /* proxy_target.c */
-int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf,
-	       struct sip_target *tg, const struct sip_ierr **ierr);
+/* Where request m (from src on listener) goes: tg, or an error with *ierr
+ * (the internal error to answer) set when it is one of the table's. */
+int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf, uint8_t listener,
+	       const union sockaddr_any *src, struct sip_target *tg, const struct sip_ierr **ierr);
+/* A URI next hop (text base) into tg->dst / tg->listener. */
+int sip_uri_target(struct sip_worker *sw, const char *base, const struct se_uri *u,
+		   struct sip_target *tg, const struct sip_ierr **ierr);
+
+/* proxy_policy.c */
+/* Use policy p from now on (at start and after a reload). */
+void sip_policy_install(struct sip_worker *sw, const struct policy *p);
+/* The policy's decision for m, whose routing target is `target`. */
+int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *buf,
+		     uint8_t listener, const union sockaddr_any *src, const struct se_uri *target,
+		     struct sip_target *tg, const struct sip_ierr **ierr);
+
+/* proxy_failover.c */
+/* Build t->route from tg (a pool target); false when shared memory is
+ * short (the request then goes to cand[0] only). */
+bool sip_route_plan_locked(struct sip_worker *sw, struct txn *t, const struct sip_target *tg,
+			   const char *fwd, uint32_t fwd_len, uint32_t loop);
+/*
+ * Branch br of t failed (why, or PF_FAIL__COUNT for an answer that is no
+ * fault of the destination; code the final response, 0 for none;
+ * retry_after from a 503): feed passive health and, when the plan allows
+ * (code or cause in the failover set, tries left, no CANCEL, no final
+ * sent, Timer C not passed), start the next destination. Returns true
+ * when a new branch was started.
+ */
+bool sip_failover_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
+			 enum pool_fail why, uint16_t code, uint32_t retry_after);
+/* A branch got its final response or ended: give back its call slot and
+ * tell passive health the destination answered. */
+void sip_branch_done_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
+			    bool answered);
+/* Start the first usable candidate at or after t->route->next; true when
+ * one was sent. */
+bool sip_route_next_locked(struct sip_worker *sw, struct txn *t);
+
+/* proxy_probe.c */
+/* Per-policy probe state (at each sip_policy_install). */
+void sip_probe_install(struct sip_worker *sw, const struct policy *p);
+/* Send due OPTIONS probes of destinations this slot owns, retransmit and
+ * time out outstanding ones: bounded work per call (from the tick). */
+void sip_probe_tick(struct sip_worker *sw);
+/* A response whose top Via branch is a probe's: true when it was one
+ * (consumed). */
+bool sip_probe_response(struct sip_worker *sw, const struct se_msg *m, const char *buf);
 /* Is host:port one of our listeners? port 0 = the default 5060. */
 int sip_listener_of(struct worker *w, const char *host, uint32_t hlen, uint16_t port);
 int sip_listener_for_family(struct worker *w, int family);

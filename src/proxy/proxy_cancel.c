@@ -86,14 +86,14 @@ void sip_cancel(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	txn_table_unlock(sw->ss->txns, bucket);
 }
 
-static void ack_forward(struct sip_worker *sw, const struct se_msg *m, const char *buf,
-			const union sockaddr_any *src)
+static void ack_forward(struct sip_worker *sw, uint8_t li, const struct se_msg *m,
+			const char *buf, const union sockaddr_any *src)
 {
 	if (m->max_forwards == 0)
 		return;
 	struct sip_target tg;
 	const struct sip_ierr *ierr = NULL;
-	if (sip_target(sw, m, buf, &tg, &ierr) != 0) {
+	if (sip_target(sw, m, buf, li, src, &tg, &ierr) != 0 || tg.kind != SIP_TG_FORWARD) {
 		log_debug("ACK %.*s not forwarded: %s", (int)m->ruri_text.len,
 			  buf + m->ruri_text.off, ierr ? ierr->id : "no target");
 		return;
@@ -116,7 +116,6 @@ static void ack_forward(struct sip_worker *sw, const struct se_msg *m, const cha
 bool sip_ack(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	     const union sockaddr_any *src)
 {
-	(void)l;
 	const struct se_msg *m = sw->msg;
 	struct sip_key k;
 	if (sip_key_of(sw, m, buf, &k)) {
@@ -135,6 +134,6 @@ bool sip_ack(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		}
 		txn_table_unlock(sw->ss->txns, bucket);
 	}
-	ack_forward(sw, m, buf, src);
+	ack_forward(sw, (uint8_t)l->index, m, buf, src);
 	return false;
 }

@@ -5,6 +5,7 @@
  */
 #include "proxy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -36,14 +37,9 @@ static int sip_shared_init(struct shared *sh, const struct config *cfg)
 		return rc;
 	ss->wheels = arena_alloc_permanent(a, sh->nslots * sizeof(struct twheel));
 	ss->stats = arena_alloc_permanent(a, sh->nslots * sizeof(struct sip_stats));
-	/* pools are few; a generous fixed array survives policy reloads
-	 * that add pools without re-creating shared state */
-	ss->n_pools = 1024;
-	ss->pool_rr = arena_alloc_permanent(a, ss->n_pools * sizeof(*ss->pool_rr));
-	if (!ss->wheels || !ss->stats || !ss->pool_rr)
+	if (!ss->wheels || !ss->stats)
 		return SE_ESHMFULL;
 	memset(ss->stats, 0, sh->nslots * sizeof(struct sip_stats));
-	memset((void *)ss->pool_rr, 0, ss->n_pools * sizeof(*ss->pool_rr));
 	uint64_t now = mono_ms();
 	for (uint32_t i = 0; i < sh->nslots; i++) {
 		rc = twheel_init(&ss->wheels[i], TICK_MS, now);
@@ -64,7 +60,12 @@ static int sip_start(struct worker *w)
 	sw->w = w;
 	sw->ss = w->sh->sip;
 	sw->st = &sw->ss->stats[w->slot];
-	sw->pol = w->policy;
+	sw->ps = w->sh->pools;
+	for (uint32_t i = 0; i < w->n_listeners; i++) {
+		const struct listener_rt *l = &w->listeners[i];
+		snprintf(sw->listener_names[i], sizeof(sw->listener_names[i]), "%s://%s:%u",
+			 config_transport_name(l->cfg->transport), l->via_host, l->via_port);
+	}
 	const struct config *cfg = w->cfg;
 	sw->lim = (struct se_limits){cfg->limits.max_message_size, (uint16_t)cfg->limits.max_headers,
 				     (uint16_t)cfg->limits.max_via, 64};
@@ -80,6 +81,11 @@ static int sip_start(struct worker *w)
 	w->sip = sw;
 	sip_adopt_timers(sw);
 	return 0;
+}
+
+static void sip_policy(struct worker *w, const void *policy)
+{
+	sip_policy_install(sip_of(w), policy);
 }
 
 static bool sip_idle(struct worker *w)
@@ -98,6 +104,8 @@ static void sip_stop(struct worker *w)
 	free(sw->msg);
 	free(sw->aux);
 	free(sw->aux2);
+	free(sw->probe_rt);
+	free(sw->dest_of_state);
 	free(sw);
 	w->sip = NULL;
 }
@@ -109,6 +117,7 @@ static const struct runtime_hooks hooks = {
 		.recv = sip_recv,
 		.tick = sip_tick,
 		.idle = sip_idle,
+		.policy = sip_policy,
 		.stop = sip_stop,
 		.tick_ms = TICK_MS,
 	},

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../runtime/log.h"
 
@@ -73,16 +74,18 @@ static bool validate(struct sip_worker *sw, uint8_t li, const struct se_msg *m, 
 size_t sip_forward_edits(const struct se_msg *m, const char *buf, const struct sip_target *tg,
 			 const char *via, uint32_t vn, struct se_edit *ed)
 {
+	(void)buf;
 	size_t ne = 0;
-	ed[ne++] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = vn};
+	if (via)
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = vn};
 	/* §16.6 step 3: decrement, or add 70 when absent */
 	ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_MAX_FORWARDS,
 				    .num = m->max_forwards < 0 ? 70 : (uint32_t)m->max_forwards - 1};
 	for (uint8_t i = 0; i < tg->n_drop; i++)
 		ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_ELEM, .idx = tg->drop_elem[i]};
-	if (tg->new_ruri.len)
-		ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_RURI, .data = buf + tg->new_ruri.off,
-					    .len = tg->new_ruri.len};
+	if (tg->new_ruri_p)
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_SET_RURI, .data = tg->new_ruri_p,
+					    .len = tg->new_ruri_len};
 	return ne;
 }
 
@@ -97,31 +100,59 @@ size_t sip_received_edit(const struct se_msg *m, const char *buf, const union so
 	return 1;
 }
 
-int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
-			      const char *buf, const struct sip_target *tg)
+size_t sip_rule_hdr_edits(const struct policy_rule *r, const struct se_msg *m, const char *buf,
+			  struct se_edit *ed, size_t cap)
+{
+	const struct se_hdr *h = se_msg_hdrs(m);
+	size_t ne = 0;
+	for (uint32_t i = 0; i < r->n_hdrs; i++) {
+		const struct policy_hdr_edit *e = &r->hdrs[i];
+		if (e->op == PH_REMOVE || e->op == PH_REPLACE) {
+			size_t nl = strlen(e->name);
+			enum se_hdr_id id = se_hdr_lookup(e->name, nl);
+			if (id != SE_HDR_OTHER && ne < cap) {
+				ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_HDR_ID, .idx = id};
+			} else {
+				for (uint16_t k = 0; k < m->hdr_count && ne < cap; k++)
+					if (h[k].id == SE_HDR_OTHER && h[k].name.len == nl &&
+					    strncasecmp(buf + h[k].name.off, e->name, nl) == 0)
+						ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_HDR,
+									    .idx = k};
+			}
+		}
+		if ((e->op == PH_ADD || e->op == PH_REPLACE) && ne < cap)
+			ed[ne++] = (struct se_edit){.op = SE_EDIT_ADD_HDR, .name = e->name,
+						    .data = e->value,
+						    .len = (uint32_t)strlen(e->value)};
+	}
+	return ne;
+}
+
+int sip_branch_start_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
+			    const char *buf, const struct se_edit *extra, size_t n_extra,
+			    const union sockaddr_any *dst, uint8_t li, uint8_t cand, uint32_t loop,
+			    bool *sent)
 {
 	const struct config *cfg = sw->w->cfg;
+	*sent = false;
 	if (t->nbr >= TXN_MAX_BRANCHES)
+		return SE_ELIMIT;
+	if (n_extra + 1 > SIP_EDITS_MAX)
 		return SE_ELIMIT;
 	uint8_t bi = t->nbr;
 	struct txn_branch *br = &t->br[bi];
-	const struct listener_rt *l = &sw->w->listeners[tg->listener];
-	struct txn_branch_id id = {t->bucket, t->label, bi, txn_loop_hash(m, buf)};
+	const struct listener_rt *l = &sw->w->listeners[li];
+	struct txn_branch_id id = {t->bucket, t->label, bi, loop};
 	char branch[TXN_BRANCH_MAX];
 	txn_branch_make(branch, &id, &sw->rng, sw->ss->secret);
-	char via[256], rr[256];
+	char via[256];
 	int vn = snprintf(via, sizeof(via), "SIP/2.0/UDP %s:%u;branch=%s;rport", l->via_host,
 			  l->via_port, branch);
-	char rvia[1024];
-	struct se_edit ed[8];
-	size_t ne = sip_forward_edits(m, buf, tg, via, (uint32_t)vn, ed);
-	ne += sip_received_edit(m, buf, &t->src, rvia, sizeof(rvia), &ed[ne]);
-	if (tg->record_route) {
-		int rn = snprintf(rr, sizeof(rr), "<sip:%s:%u;lr>", l->via_host, l->via_port);
-		ed[ne++] = (struct se_edit){.op = SE_EDIT_INSERT_RECORD_ROUTE, .data = rr,
-					    .len = (uint32_t)rn};
-	}
-	int n = se_build(m, buf, ed, ne, sw->out, sizeof(sw->out));
+	struct se_edit ed[SIP_EDITS_MAX];
+	ed[0] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = (uint32_t)vn};
+	if (n_extra)
+		memcpy(&ed[1], extra, n_extra * sizeof(*ed));
+	int n = se_build(m, buf, ed, n_extra + 1, sw->out, sizeof(sw->out));
 	if (n < 0)
 		return n;
 	br->req = sip_store(sw, sw->out, (uint32_t)n);
@@ -130,16 +161,91 @@ int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct
 	t->nbr++;
 	br->req_len = (uint32_t)n;
 	br->state = TC_CALLING;
-	br->dst = tg->dst;
-	br->listener = tg->listener;
-	br->dest = tg->dest;
+	br->dst = *dst;
+	br->listener = li;
+	br->cand = cand;
+	br->acquired = 0;
 	br->a_int = cfg->timers.t1;
-	br->t_retrans = sw->now + cfg->timers.t1;     /* Timer A / E */
-	br->t_timeout = sw->now + 64 * cfg->timers.t1; /* Timer B / F */
+	br->t_retrans = sw->now + cfg->timers.t1; /* Timer A / E */
+	uint64_t b = 64 * (uint64_t)cfg->timers.t1; /* Timer B / F */
+	if (t->route && t->route->timeout_ms && t->route->timeout_ms < b)
+		b = t->route->timeout_ms; /* the policy's no-answer timeout */
+	br->t_timeout = sw->now + b;
 	if (t->flags & TXN_F_INVITE)
 		br->t_c = sw->now + cfg->timers.timer_c;
-	sip_send(sw, br->listener, &br->dst, sw->out, (uint32_t)n);
+	*sent = sip_send(sw, br->listener, &br->dst, sw->out, (uint32_t)n);
 	return 0;
+}
+
+int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
+			      const char *buf, const struct sip_target *tg)
+{
+	char rr[256], rvia[1024];
+	struct se_edit ed[SIP_EDITS_MAX];
+	size_t ne = sip_forward_edits(m, buf, tg, NULL, 0, ed);
+	ne += sip_received_edit(m, buf, &t->src, rvia, sizeof(rvia), &ed[ne]);
+	if (tg->record_route) {
+		const struct listener_rt *l = &sw->w->listeners[tg->listener];
+		int rn = snprintf(rr, sizeof(rr), "<sip:%s:%u;lr>", l->via_host, l->via_port);
+		ed[ne++] = (struct se_edit){.op = SE_EDIT_INSERT_RECORD_ROUTE, .data = rr,
+					    .len = (uint32_t)rn};
+	}
+	if (tg->rule)
+		ne += sip_rule_hdr_edits(tg->rule, m, buf, &ed[ne], SIP_EDITS_MAX - 1 - ne);
+	uint32_t loop = txn_loop_hash(m, buf);
+	bool sent;
+	if (tg->pool == POLICY_NONE || tg->n_cand == 0) {
+		int rc = sip_branch_start_locked(sw, t, m, buf, ed, ne, &tg->dst, tg->listener,
+						 TXN_NO_CAND, loop, &sent);
+		return rc;
+	}
+	/* a pool: a plan, and the request as forwarded kept for further tries
+	 * when failover may need one */
+	const struct policy_pool *pool = &sw->pol->pools[tg->pool];
+	const struct policy_failover *fo =
+		tg->rule && tg->rule->failover_set ? &tg->rule->failover : &pool->failover;
+	bool multi = tg->n_cand > 1 && fo->max_tries > 1;
+	int n = 0;
+	if (multi && (n = se_build(m, buf, ed, ne, sw->out2, sizeof(sw->out2))) < 0)
+		return n;
+	if (!sip_route_plan_locked(sw, t, tg, multi ? sw->out2 : NULL, (uint32_t)n, loop))
+		return SE_ESHMFULL;
+	if (multi) {
+		sip_route_next_locked(sw, t);
+		return 0;
+	}
+	/* one try: built straight from the received request */
+	struct txn_route *r = t->route;
+	r->next = 1;
+	r->tries = 1;
+	if (t->flags & TXN_F_INVITE && r->cand[0].state != POLICY_NONE) {
+		int rc = pool_state_acquire(sw->ps, r->cand[0].state, r->cand[0].max_inflight,
+					    r->cand[0].max_cps, sw->now);
+		if (rc != 0) {
+			atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_POOL_CAPPED], 1,
+						  memory_order_relaxed);
+			sip_final_local_ex_locked(sw, t, 503, NULL, "Retry-After: 5\r\n");
+			return 0;
+		}
+	}
+	int rc = sip_branch_start_locked(sw, t, m, buf, ed, ne, &tg->dst, tg->listener, 0, loop,
+					 &sent);
+	if (rc == 0)
+		t->br[t->nbr - 1].acquired = (t->flags & TXN_F_INVITE) &&
+					     r->cand[0].state != POLICY_NONE;
+	else if (t->flags & TXN_F_INVITE && r->cand[0].state != POLICY_NONE)
+		pool_state_release(sw->ps, r->cand[0].state);
+	return rc;
+}
+
+/* The policy answers the request itself (reply, redirect, no usable
+ * destination): statefully, so that the ACK of a final to an INVITE is
+ * absorbed (§17.2.1) and retransmissions get the same answer. */
+static void policy_reply_locked(struct sip_worker *sw, struct txn *t, const struct sip_target *tg)
+{
+	if (tg->drop != SIP_DROP__COUNT)
+		atomic_fetch_add_explicit(&sw->st->drops[tg->drop], 1, memory_order_relaxed);
+	sip_final_local_ex_locked(sw, t, tg->code, tg->reason, tg->extra);
 }
 
 void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
@@ -173,9 +279,20 @@ void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		sip_reply(sw, li, m, buf, &rdst, 503, NULL, RETRY_AFTER);
 		return;
 	}
+	/* ctl issue 5, `sipedgectl drain`: no new calls (dialog-creating
+	 * INVITE) and no OPTIONS, so that pings take this proxy out of
+	 * rotation; in-dialog requests (BYE, re-INVITE) go on. */
+	if (atomic_load(&sw->w->sh->draining) &&
+	    ((m->method == SE_METHOD_INVITE && m->to.tag.len == 0) ||
+	     m->method == SE_METHOD_OPTIONS)) {
+		txn_table_unlock(sw->ss->txns, bucket);
+		atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_DRAINING], 1, memory_order_relaxed);
+		sip_reply(sw, li, m, buf, &rdst, 503, NULL, RETRY_AFTER);
+		return;
+	}
 	struct sip_target tg;
 	const struct sip_ierr *ierr = NULL;
-	if (sip_target(sw, m, buf, &tg, &ierr) != 0) {
+	if (sip_target(sw, m, buf, li, src, &tg, &ierr) != 0) {
 		txn_table_unlock(sw->ss->txns, bucket);
 		if (ierr) {
 			log_info("%.*s %.*s: %s (%u %s)", (int)m->method_name.len,
@@ -209,6 +326,12 @@ void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 	t->src = *src;
 	t->resp_dst = rdst;
 	t->sstate = TS_PROCEEDING;
+	if (tg.kind == SIP_TG_REPLY) {
+		policy_reply_locked(sw, t, &tg);
+		sip_txn_rearm_locked(sw, t);
+		txn_table_unlock(sw->ss->txns, bucket);
+		return;
+	}
 	if (m->method == SE_METHOD_INVITE) { /* §16.2: answer 100 at once, stop retransmits */
 		struct se_reply r = {.code = 100};
 		int n = se_build_reply(m, buf, &r, sw->out2, sizeof(sw->out2));
@@ -219,7 +342,7 @@ void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		}
 	}
 	int rc = sip_forward_branch_locked(sw, t, m, buf, &tg);
-	if (rc != 0) {
+	if (rc != 0 && !(t->flags & TXN_F_FINAL)) {
 		log_warn("cannot forward %.*s: %s", (int)m->call_id.len, buf + m->call_id.off,
 			 se_strerror(rc));
 		sip_final_local_locked(sw, t, rc == SE_ESHMFULL ? 503 : 500, NULL);

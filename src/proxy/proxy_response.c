@@ -43,15 +43,15 @@ static void server_final_locked(struct sip_worker *sw, struct txn *t, uint16_t c
 	t->req_len = 0;
 }
 
-void sip_final_local_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
-			    const char *reason)
+void sip_final_local_ex_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
+			       const char *reason, const char *extra)
 {
 	struct se_perr err;
 	if (!t->req || se_msg_parse(sw->aux, t->req, t->req_len, SE_DGRAM, &sw->lim, &err) < 0)
 		return;
 	char tag[17];
 	se_rng_token(&sw->rng, tag, 16);
-	struct se_reply r = {.code = code, .reason = reason, .to_tag = tag};
+	struct se_reply r = {.code = code, .reason = reason, .to_tag = tag, .headers = extra};
 	int n = se_build_reply(sw->aux, t->req, &r, sw->out2, sizeof(sw->out2));
 	if (n < 0)
 		return;
@@ -59,6 +59,12 @@ void sip_final_local_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
 	sip_send(sw, t->listener, &t->resp_dst, sw->out2, (uint32_t)n);
 	sip_store_replace(sw, &t->resp, &t->resp_len, sw->out2, (uint32_t)n);
 	server_final_locked(sw, t, code);
+}
+
+void sip_final_local_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
+			    const char *reason)
+{
+	sip_final_local_ex_locked(sw, t, code, reason, NULL);
 }
 
 /* Send response m upstream for t, minus our Via. */
@@ -116,6 +122,65 @@ static void provisional_locked(struct sip_worker *sw, struct txn *t, struct txn_
 		forward_up_locked(sw, t, m, buf, true);
 }
 
+bool sip_txn_branches_pending(const struct txn *t)
+{
+	for (uint8_t i = 0; i < t->nbr; i++)
+		if (t->br[i].state == TC_CALLING || t->br[i].state == TC_PROCEEDING)
+			return true;
+	return false;
+}
+
+/* §16.7 step 6: a 6xx beats everything, then the lowest class. */
+static unsigned best_rank(uint16_t code)
+{
+	return code >= 600 ? 0 : code / 100;
+}
+
+static void keep_if_best_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
+				const char *buf, uint32_t len)
+{
+	if (t->best_code && best_rank(t->best_code) <= best_rank(code))
+		return;
+	sip_store_replace(sw, &t->best, &t->best_len, buf, len);
+	if (t->best)
+		t->best_code = code;
+}
+
+void sip_send_best_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
+			  const char *reason)
+{
+	struct se_perr err;
+	if (t->flags & TXN_F_FINAL)
+		return;
+	if (!t->best || t->best_code == 503 ||
+	    se_msg_parse(sw->aux2, t->best, t->best_len, SE_DGRAM, &sw->lim, &err) < 0) {
+		if (t->best_code == 503) /* step 6: a 503 goes up as 500 */
+			sip_final_local_locked(sw, t, 500, NULL);
+		else
+			sip_final_local_locked(sw, t, code, reason);
+		return;
+	}
+	forward_up_locked(sw, t, sw->aux2, t->best, true);
+	server_final_locked(sw, t, t->best_code);
+}
+
+/* Retry-After's delta-seconds (RFC 3261 §20.33), 0 when absent or bad. */
+static uint32_t retry_after(const struct se_msg *m, const char *buf)
+{
+	uint16_t i = m->first[SE_HDR_RETRY_AFTER];
+	if (i == SE_NONE)
+		return 0;
+	const struct se_hdr *h = &se_msg_hdrs(m)[i];
+	uint32_t v = 0;
+	for (uint32_t k = 0; k < h->value.len && v < 86400; k++) {
+		char c = buf[h->value.off + k];
+		if (c < '0' || c > '9')
+			break;
+		v = v * 10 + (uint32_t)(c - '0');
+	}
+	return v < 86400 ? v : 86400;
+}
+
 static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
 			 const struct se_msg *m, const char *buf)
 {
@@ -135,6 +200,8 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 	br->code = code;
 	br->t_retrans = 0;
 	br->t_c = 0;
+	if (code < 300)
+		sip_branch_done_locked(sw, t, br, true);
 	if (invite && code < 300) { /* RFC 6026: Accepted, Timer M */
 		br->state = TC_ACCEPTED;
 		br->t_timeout = sw->now + 64 * cfg->timers.t1;
@@ -152,22 +219,38 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 		}
 		br->state = TC_COMPLETED;
 		br->t_timeout = sw->now + 32000;
-	} else { /* §17.1.2.2: Timer K */
+	} else if (code >= 300) { /* §17.1.2.2: Timer K */
 		br->state = TC_COMPLETED;
 		br->t_timeout = sw->now + cfg->timers.t4;
 		arena_free(sw->w->sh->arena, br->req);
 		br->req = NULL;
 		br->req_len = 0;
-	}
-	if (t->flags & TXN_F_FINAL)
+	} else { /* a 2xx to a non-INVITE: Timer K too */
+		br->state = TC_COMPLETED;
+		br->t_timeout = sw->now + cfg->timers.t4;
+		arena_free(sw->w->sh->arena, br->req);
+		br->req = NULL;
+		br->req_len = 0;
+		if (!(t->flags & TXN_F_FINAL)) {
+			forward_up_locked(sw, t, m, buf, true);
+			server_final_locked(sw, t, code);
+		}
 		return;
-	/* §16.7: with one branch, this final is the best response */
-	if (code == 503) { /* step 6: a lone 503 goes up as 500 */
-		sip_final_local_locked(sw, t, 500, NULL);
+	}
+	if (t->flags & TXN_F_FINAL) {
+		sip_branch_done_locked(sw, t, br, true);
 		return;
 	}
-	forward_up_locked(sw, t, m, buf, true);
-	server_final_locked(sw, t, code);
+	/* §16.7: keep the best final; a failed try may go to the next
+	 * destination; the best goes up once no branch is left */
+	keep_if_best_locked(sw, t, code, buf, m->msg_len);
+	enum pool_fail why = code == 503 ? PF_FAIL_503
+			     : code >= 500 && code < 600 ? PF_FAIL_5XX
+							 : PF_FAIL__COUNT;
+	if (sip_failover_locked(sw, t, br, why, code, code == 503 ? retry_after(m, buf) : 0))
+		return;
+	if (!sip_txn_branches_pending(t))
+		sip_send_best_locked(sw, t, 500, NULL);
 }
 
 static void cancel_response_locked(struct txn *t, uint32_t bi)
@@ -188,8 +271,11 @@ void sip_response(struct sip_worker *sw, struct listener_rt *l, const char *buf)
 	const struct se_msg *m = sw->msg;
 	const struct se_via *v = se_msg_top_via(m);
 	struct txn_branch_id id;
-	if (sip_listener_of(sw->w, buf + v->host.off, v->host.len,
-			    (v->flags & SE_VIA_PORT) ? v->port : 0) < 0 ||
+	bool via_ours = sip_listener_of(sw->w, buf + v->host.off, v->host.len,
+					(v->flags & SE_VIA_PORT) ? v->port : 0) >= 0;
+	if (via_ours && sip_probe_response(sw, m, buf))
+		return;
+	if (!via_ours ||
 	    !txn_branch_parse(buf + v->branch.off, v->branch.len, sw->ss->secret, &id) ||
 	    id.bucket > sw->ss->txns->mask) {
 		atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_NOT_OURS], 1,
@@ -211,10 +297,14 @@ void sip_response(struct sip_worker *sw, struct listener_rt *l, const char *buf)
 		cancel_response_locked(t, id.branch);
 	} else if (id.branch < t->nbr && m->cseq_method == t->method) {
 		struct txn_branch *br = &t->br[id.branch];
-		if (m->status < 200)
-			provisional_locked(sw, t, br, m, buf);
-		else
+		if (m->status < 200) {
+			/* a try given up (failover timeout) speaks too late: the
+			 * request went elsewhere, its provisionals would confuse */
+			if (br->state != TC_TERMINATED)
+				provisional_locked(sw, t, br, m, buf);
+		} else {
 			final_locked(sw, t, br, m, buf);
+		}
 	}
 	sip_txn_rearm_locked(sw, t);
 	txn_table_unlock(sw->ss->txns, id.bucket);

@@ -2,8 +2,8 @@
  * Where a request goes (RFC 3261 §16.4 Route processing, §16.5 targets,
  * §16.6 steps 6-7): strict-router compatibility, popping the Route that
  * names us, loose routing along the remaining Route set, in-dialog
- * requests to their Request-URI, and otherwise the policy's first
- * matching rule: a pool (round-robin) or the Request-URI.
+ * requests to their Request-URI, and otherwise the routing policy
+ * (proxy_policy.c).
  *
  * Until DNS lands (RFC 3263), a next hop must be an IP literal; anything
  * else gets the internal error no_dns (478), as DESIGN.md specifies.
@@ -54,9 +54,8 @@ static bool uri_is_us(struct worker *w, const char *b, const struct se_uri *u)
 	return sip_listener_of(w, b + u->host.off, u->host.len, port) >= 0;
 }
 
-/* Resolve a URI next hop into tg->dst / tg->listener. */
-static int uri_dest(struct sip_worker *sw, const char *b, const struct se_uri *u,
-		    struct sip_target *tg, const struct sip_ierr **ierr)
+int sip_uri_target(struct sip_worker *sw, const char *b, const struct se_uri *u,
+		   struct sip_target *tg, const struct sip_ierr **ierr)
 {
 	if (u->scheme == SE_URI_SIPS) {
 		*ierr = &SIP_E_UNSUPPORTED_TRANSPORT; /* no TLS listener yet */
@@ -85,33 +84,6 @@ static int uri_dest(struct sip_worker *sw, const char *b, const struct se_uri *u
 	return 0;
 }
 
-static int dest_addr(struct sip_worker *sw, uint32_t di, struct sip_target *tg,
-		     const struct sip_ierr **ierr)
-{
-	const struct policy_dest *d = policy_dest(sw->pol, di);
-	memset(&tg->dst, 0, sizeof(tg->dst));
-	if (d->addr.ss_family == AF_INET6)
-		memcpy(&tg->dst.in6, &d->addr, sizeof(tg->dst.in6));
-	else
-		memcpy(&tg->dst.in, &d->addr, sizeof(tg->dst.in));
-	int li = sip_listener_for_family(sw->w, tg->dst.sa.sa_family);
-	if (li < 0) {
-		*ierr = tg->dst.sa.sa_family == AF_INET6 ? &SIP_E_NO_IPV6 : &SIP_E_NO_IPV4;
-		return SE_EINVAL;
-	}
-	tg->listener = (uint8_t)li;
-	tg->dest = (uint16_t)di;
-	return 0;
-}
-
-static int pool_dest(struct sip_worker *sw, uint32_t pool, struct sip_target *tg,
-		     const struct sip_ierr **ierr)
-{
-	const struct policy_pool *p = policy_pool(sw->pol, pool);
-	uint64_t k = atomic_fetch_add_explicit(&sw->ss->pool_rr[pool], 1, memory_order_relaxed);
-	return dest_addr(sw, p->first_dest + (uint32_t)(k % p->n_dests), tg, ierr);
-}
-
 static bool dialog_creating(const struct se_msg *m)
 {
 	return m->to.tag.len == 0 &&
@@ -119,13 +91,13 @@ static bool dialog_creating(const struct se_msg *m)
 		m->method == SE_METHOD_REFER);
 }
 
-int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf,
-	       struct sip_target *tg, const struct sip_ierr **ierr)
+int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf, uint8_t listener,
+	       const union sockaddr_any *src, struct sip_target *tg, const struct sip_ierr **ierr)
 {
 	const struct se_elem *el = se_msg_elems(m);
 	struct se_uri ru;
 	memset(tg, 0, sizeof(*tg));
-	tg->dest = UINT16_MAX;
+	tg->drop = SIP_DROP__COUNT;
 	/* the Route set in order: [start, end) is what is left to follow */
 	uint16_t first = m->list_first[SE_LIST_ROUTE], last = first;
 	uint16_t n = m->list_count[SE_LIST_ROUTE];
@@ -135,7 +107,8 @@ int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf,
 	/* §16.4: a Request-URI we put in a Record-Route means the previous
 	 * hop is a strict router: the real target is the last Route value. */
 	if (n > 0 && uri_is_us(sw->w, buf, &m->ruri)) {
-		tg->new_ruri = el[last].uri;
+		tg->new_ruri_p = buf + el[last].uri.off;
+		tg->new_ruri_len = el[last].uri.len;
 		tg->drop_elem[tg->n_drop++] = last;
 		n--;
 	}
@@ -150,12 +123,13 @@ int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf,
 	if (n > 0) {
 		if (se_uri_parse(buf, el[first].uri.off, el[first].uri.len, &ru, NULL) != 0)
 			return SE_EPARSE; /* validated by the parser: cannot happen */
-		return uri_dest(sw, buf, &ru, tg, ierr);
+		return sip_uri_target(sw, buf, &ru, tg, ierr);
 	}
 	const struct se_uri *target = &m->ruri;
 	struct se_uri nu;
-	if (tg->new_ruri.len) {
-		if (se_uri_parse(buf, tg->new_ruri.off, tg->new_ruri.len, &nu, NULL) != 0)
+	if (tg->new_ruri_p) {
+		if (se_uri_parse(buf, (uint32_t)(tg->new_ruri_p - buf), tg->new_ruri_len, &nu,
+				 NULL) != 0)
 			return SE_EPARSE;
 		target = &nu;
 	}
@@ -163,16 +137,8 @@ int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf,
 	 * (a peer that ignored Record-Route): then, like any request for
 	 * us, the policy decides */
 	if (m->to.tag.len && !uri_is_us(sw->w, buf, target))
-		return uri_dest(sw, buf, target, tg, ierr);
-	tg->record_route = sw->w->cfg->record_route && dialog_creating(m);
-	/* the policy: rules in order, the first that matches applies (the
-	 * minimal policy has no conditions yet: its first rule matches) */
-	if (sw->pol->n_rules == 0)
-		return uri_dest(sw, buf, target, tg, ierr);
-	const struct policy_rule *r = policy_rule(sw->pol, 0);
-	if (r->action == POLICY_ACT_ROUTE)
-		return pool_dest(sw, r->pool, tg, ierr);
-	if (r->dest != POLICY_NONE)
-		return dest_addr(sw, r->dest, tg, ierr);
-	return uri_dest(sw, buf, target, tg, ierr);
+		return sip_uri_target(sw, buf, target, tg, ierr);
+	tg->record_route_allowed = dialog_creating(m);
+	tg->record_route = sw->w->cfg->record_route && tg->record_route_allowed;
+	return sip_policy_route(sw, m, buf, listener, src, target, tg, ierr);
 }

@@ -82,6 +82,7 @@ static bool branch_timers_locked(struct sip_worker *sw, struct txn *t, struct tx
 			br->state = TC_TERMINATED;
 			br->t_retrans = br->t_timeout = 0;
 		}
+		sip_branch_done_locked(sw, t, br, false);
 		if (!(t->flags & TXN_F_FINAL)) {
 			log_info("transaction %x.%x: invite_timeout (408 INVITE Timeout)",
 				 t->bucket, t->label);
@@ -106,12 +107,18 @@ static void txn_timer_locked(struct sip_worker *sw, struct txn *t)
 	bool all_done = true;
 	for (uint8_t i = 0; i < t->nbr; i++) {
 		struct txn_branch *br = &t->br[i];
-		if (branch_timers_locked(sw, t, br) && !(t->flags & TXN_F_FINAL)) {
+		if (!branch_timers_locked(sw, t, br)) {
+			all_done = all_done && branch_done(br);
+			continue;
+		}
+		/* an unanswered try: passive health, and maybe the next one */
+		bool next = sip_failover_locked(sw, t, br, PF_FAIL_TIMEOUT, 0, 0);
+		if (!next && !(t->flags & TXN_F_FINAL) && !sip_txn_branches_pending(t)) {
 			if (t->flags & TXN_F_CANCELLED)
 				sip_final_local_locked(sw, t, 487, NULL);
-			else if (t->flags & TXN_F_INVITE)
-				sip_final_local_locked(sw, t, SIP_E_CLIENT_TIMEOUT.code,
-						       SIP_E_CLIENT_TIMEOUT.reason);
+			else if (t->flags & TXN_F_INVITE || t->best)
+				sip_send_best_locked(sw, t, SIP_E_CLIENT_TIMEOUT.code,
+						     SIP_E_CLIENT_TIMEOUT.reason);
 			else { /* RFC 4320: never a 408 to a non-INVITE; the client
 				* times out by itself. Keep absorbing for Timer J. */
 				sip_txn_final_locked(sw, t);
@@ -124,7 +131,7 @@ static void txn_timer_locked(struct sip_worker *sw, struct txn *t)
 	if (all_done && !(t->flags & TXN_F_FINAL)) {
 		/* no branch left and nothing sent up (forwarding failed): answer
 		 * so the client is not left waiting, and let the record go */
-		sip_final_local_locked(sw, t, 500, NULL);
+		sip_send_best_locked(sw, t, 500, NULL);
 		if (!(t->flags & TXN_F_FINAL)) { /* could not even build it */
 			sip_txn_final_locked(sw, t);
 			t->sstate = TS_TERMINATED;
@@ -164,6 +171,7 @@ void sip_tick(struct worker *w, uint64_t now)
 		txn_timer_locked(sw, t);
 		txn_table_unlock(sw->ss->txns, b);
 	}
+	sip_probe_tick(sw);
 }
 
 void sip_adopt_timers(struct sip_worker *sw)

@@ -104,8 +104,14 @@ void sip_txn_free_locked(struct sip_worker *sw, struct txn *t)
 	arena_free(a, t->resp);
 	arena_free(a, t->best);
 	for (int i = 0; i < TXN_MAX_BRANCHES; i++) {
+		if (i < t->nbr) /* a call slot still held is given back */
+			sip_branch_done_locked(sw, t, &t->br[i], false);
 		arena_free(a, t->br[i].req);
 		arena_free(a, t->br[i].cancel_req);
+	}
+	if (t->route) {
+		arena_free(a, t->route->fwd);
+		arena_free(a, t->route);
 	}
 	atomic_fetch_sub_explicit(&sw->ss->stats[t->owner].txn_owned, 1, memory_order_relaxed);
 	arena_free(a, t);

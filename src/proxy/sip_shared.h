@@ -1,8 +1,8 @@
 /*
  * The SIP layer's state in the shared arena (struct shared's `sip`):
  * transaction table, one timer wheel per worker slot, per-slot counters,
- * round-robin positions of the pools, and the key that authenticates our
- * branches. Created by the master before fork (proxy_hooks.c).
+ * and the key that authenticates our branches (the pools' state is the
+ * runtime's: struct shared's `pools`, kept across policy reloads). Created by the master before fork (proxy_hooks.c).
  */
 #ifndef SE_PROXY_SIP_SHARED_H
 #define SE_PROXY_SIP_SHARED_H
@@ -23,7 +23,11 @@
 	XX(STRAY, "response matching no transaction")                                       \
 	XX(SEND_FAILED, "send failed")                                                      \
 	XX(SHM_FULL, "503: shared memory exhausted")                                        \
-	XX(STOPPING, "503: shutting down")
+	XX(STOPPING, "503: shutting down")                                                  \
+	XX(DRAINING, "503: draining (sipedgectl drain)")                                    \
+	XX(POOL_DOWN, "503: no destination of the pool is usable")                          \
+	XX(POOL_CAPPED, "503: every destination of the pool at its call cap")               \
+	XX(BLACKLISTED, "target blacklisted")
 
 enum sip_drop {
 #define XX(id, text) SIP_DROP_##id,
@@ -50,8 +54,6 @@ struct sip_shared {
 	struct txn_table *txns;
 	struct twheel *wheels;     /* [nslots] */
 	struct sip_stats *stats;   /* [nslots] */
-	_Atomic uint64_t *pool_rr; /* [n_pools]: next round-robin position */
-	uint32_t n_pools;
 	uint64_t secret;           /* branch MAC key, random per start */
 };
 

@@ -21,7 +21,7 @@ int check_load(const char *path, struct config *cfg, struct policy **pol)
 	ydoc_errs_init(&errs);
 	rc = config_load(path, cfg, &errs);
 	if (rc == 0) {
-		rc = policy_load(cfg->policy, pol, &errs);
+		rc = policy_load(cfg->policy, NULL, pol, &errs);
 		if (rc != 0)
 			config_free(cfg);
 	}

@@ -22,7 +22,7 @@
  *   SIGTERM, SIGINT  graceful stop: sh->stopping, SIGTERM to every worker,
  *            wait for all to exit; after the drain time (Timer B plus a
  *            margin) SIGKILL; then close everything and return 0.
- *   SIGHUP   policy reload (not yet: logged and ignored).
+ *   SIGHUP   policy reload (reload.c): all or nothing.
  *   SIGUSR1  reopen the log.
  * The first time every slot runs, one info line says "ready" and systemd
  * is notified.
@@ -35,10 +35,14 @@
 #include "check.h"
 #include "log.h"
 #include "notify.h"
+#include "reload.h"
 #include "spawn.h"
 #include "udp_sockets.h"
 #include "worker.h"
 #include "xmem.h"
+
+#include "../ctl/ctl_master.h"
+#include "../pool/pool.h"
 
 #include <sipedge/error.h>
 
@@ -57,6 +61,11 @@
 #define MASTER_DRAIN_MARGIN_MS  2000u /* on top of the workers' own deadline */
 #define MASTER_KILL_WAIT_MS     5000u /* after SIGKILL, before giving up */
 #define MASTER_READY_POLL_MS    10u
+/* Shared tables of the pools (src/pool): every destination any policy
+ * generation names, kept across reloads. */
+#define MASTER_POOL_DESTS       8192u
+#define MASTER_POOL_POOLS       1024u
+#define MASTER_BLACKLIST        4096u
 
 static_assert((int)LOG_LV_ERROR == (int)CONFIG_LOG_ERROR &&
                   (int)LOG_LV_WARN == (int)CONFIG_LOG_WARN &&
@@ -82,7 +91,8 @@ struct master {
 	const char *config_path;
 	const struct runtime_hooks *hooks;
 	struct config cfg;
-	struct policy *policy; /* the loaded block (process heap); sh->policy is its copy */
+	struct policy *policy; /* the policy in force (process heap): workers inherit
+				* it through fork */
 	struct arena *arena;
 	struct shared *sh;
 	uint32_t nslots;
@@ -97,9 +107,12 @@ struct master {
 	uv_timer_t ready_timer;   /* polls the slots until all run, once */
 	uv_timer_t respawn_timer; /* the earliest pending respawn */
 	uv_timer_t stop_timer;    /* drain deadline, then the SIGKILL wait */
+	uv_timer_t collect_timer; /* frees old policy files once workers moved on */
+	struct reload_state reload;
 	bool ready;
 	bool stopping;
 	bool killed; /* SIGKILL sent to the stragglers */
+	struct ctl_master *ctl; /* control socket, /metrics, worker channels */
 };
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -117,11 +130,9 @@ static int master_setup_shared(struct master *m)
 	/* Slots on cache-line boundaries: the arena only promises 16. */
 	size_t slots_size = m->nslots * sizeof(struct worker_slot) + 64;
 	char *raw = arena_alloc_permanent(m->arena, slots_size);
-	void *pol = arena_alloc(m->arena, m->policy->size);
-	if (sh == NULL || raw == NULL || pol == NULL) {
-		log_error("shared arena of %llu bytes too small for the slot table and the policy "
-		          "(%u bytes): raise shm_size",
-		          (unsigned long long)m->cfg.shm_size, m->policy->size);
+	if (sh == NULL || raw == NULL) {
+		log_error("shared arena of %llu bytes too small for the slot table: raise shm_size",
+		          (unsigned long long)m->cfg.shm_size);
 		return SE_ESHMFULL;
 	}
 	memset(sh, 0, sizeof(*sh));
@@ -130,10 +141,16 @@ static int master_setup_shared(struct master *m)
 	sh->nslots = m->nslots;
 	sh->slots = (struct worker_slot *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
 	sh->start_ms = spawn_now_ms();
-	/* The policy block is relocatable: a copy is valid as it is. */
-	memcpy(pol, m->policy, m->policy->size);
-	sh->policy = pol;
 	m->sh = sh;
+	const char *why = NULL;
+	rc = pool_shared_create(m->arena, MASTER_POOL_DESTS, MASTER_POOL_POOLS, MASTER_BLACKLIST,
+	                        &sh->pools);
+	if (rc == 0)
+		rc = pool_bind(sh->pools, m->policy, true, &why);
+	if (rc != 0) {
+		log_error("pools' shared state: %s", why ? why : se_strerror(rc));
+		return rc;
+	}
 	log_share_level(&sh->log_level);
 
 	if (m->hooks->shared_init && (rc = m->hooks->shared_init(sh, &m->cfg)) != 0) {
@@ -210,6 +227,7 @@ static void master_child_prepare(void *arg)
 
 	for (size_t i = 0; i < m->nsigs; i++)
 		uv_signal_stop(&m->sigs[i]);
+	ctl_master_child(m->ctl); /* the control socket's fds are the master's */
 }
 
 static int master_spawn(struct master *m, uint32_t s)
@@ -220,13 +238,16 @@ static int master_spawn(struct master *m, uint32_t s)
 	    .master_pid = m->pid,
 	    .sh = m->sh,
 	    .cfg = &m->cfg,
-	    .policy = m->sh->policy,
+	    .policy = m->policy,
+	    .policy_gen = m->reload.generation,
 	    .hooks = &m->hooks->worker,
 	    .fds = m->fds,
 	    .n_listeners = m->n_listeners,
 	    .nslots = m->nslots,
 	};
+	ctl_master_chan_open(m->ctl, s, &wi.ctl_fd);
 	int pid = spawn_worker(&wi, master_child_prepare, m);
+	ctl_master_chan_forked(m->ctl, s, wi.ctl_fd, pid > 0);
 
 	if (pid < 0)
 		return pid;
@@ -357,7 +378,7 @@ static bool master_any_worker(const struct master *m)
 
 static void master_close_handles(struct master *m)
 {
-	uv_handle_t *hs[MASTER_NSIGS + 3];
+	uv_handle_t *hs[MASTER_NSIGS + 4];
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->nsigs; i++)
@@ -365,9 +386,11 @@ static void master_close_handles(struct master *m)
 	hs[n++] = (uv_handle_t *)&m->ready_timer;
 	hs[n++] = (uv_handle_t *)&m->respawn_timer;
 	hs[n++] = (uv_handle_t *)&m->stop_timer;
+	hs[n++] = (uv_handle_t *)&m->collect_timer;
 	for (size_t i = 0; i < n; i++)
 		if (!uv_is_closing(hs[i]))
 			uv_close(hs[i], NULL);
+	ctl_master_close(m->ctl);
 }
 
 /* Once stopping and every worker is gone, let the loop end. */
@@ -469,6 +492,26 @@ static void master_reap(struct master *m)
 	master_maybe_finish(m);
 }
 
+static void master_on_collect_timer(uv_timer_t *t)
+{
+	struct master *m = t->data;
+	reload_collect(m->sh, &m->reload);
+	if (m->reload.n_retired == 0)
+		uv_timer_stop(t);
+}
+
+/* SIGHUP: a new policy generation, or the old one kept (reload.h). */
+static void master_reload(struct master *m)
+{
+	struct ydoc_errs errs;
+	ydoc_errs_init(&errs);
+	log_info("SIGHUP: reloading the policy %s", m->cfg.policy);
+	if (reload_policy(m->sh, &m->cfg, &m->policy, &m->reload, &errs) == 0 &&
+	    m->reload.n_retired > 0)
+		uv_timer_start(&m->collect_timer, master_on_collect_timer, 1000, 1000);
+	ydoc_errs_free(&errs);
+}
+
 static void master_on_signal(uv_signal_t *h, int signum)
 {
 	struct master *m = h->data;
@@ -484,7 +527,7 @@ static void master_on_signal(uv_signal_t *h, int signum)
 		master_stop(m, "SIGINT");
 		break;
 	case SIGHUP:
-		log_warn("SIGHUP: reload not supported yet, the running policy stays");
+		master_reload(m);
 		break;
 	case SIGUSR1:
 		if (log_reopen() == 0)
@@ -524,6 +567,8 @@ static int master_setup_loop(struct master *m)
 	uv_timer_init(&m->loop, &m->ready_timer);
 	uv_timer_init(&m->loop, &m->respawn_timer);
 	uv_timer_init(&m->loop, &m->stop_timer);
+	uv_timer_init(&m->loop, &m->collect_timer);
+	m->collect_timer.data = m;
 	m->ready_timer.data = m->respawn_timer.data = m->stop_timer.data = m;
 	m->loop_ready = true;
 	for (size_t i = 0; i < MASTER_NSIGS; i++) {
@@ -552,6 +597,7 @@ static void master_cleanup(struct master *m)
 	if (m->fds)
 		udp_sockets_close(m->fds, m->n_listeners * m->nslots);
 	free(m->fds);
+	ctl_master_free(m->ctl);
 	arena_destroy(m->arena);
 	policy_free(m->policy);
 	config_free(&m->cfg);
@@ -570,6 +616,8 @@ static int master_start(struct master *m)
 	if ((rc = master_setup_shared(m)) != 0 || (rc = master_open_listeners(m)) != 0)
 		return rc;
 	if ((rc = master_setup_loop(m)) != 0)
+		return rc;
+	if ((rc = ctl_master_start(&m->ctl, &m->loop, m->sh, &m->cfg, m->config_path)) != 0)
 		return rc;
 	for (uint32_t s = 0; s < m->nslots; s++) {
 		if ((rc = master_spawn(m, s)) != 0) {

@@ -18,6 +18,9 @@
 #include "../shm/arena.h"
 #include "worker_hooks.h"
 
+struct policy_source;
+struct pool_shared;
+
 enum slot_state {
 	SLOT_EMPTY = 0, /* never started, or given up after a respawn storm */
 	SLOT_STARTING,  /* forked, not yet running its loop */
@@ -38,6 +41,7 @@ struct worker_slot {
 	_Atomic uint64_t msgs_in;    /* datagrams received */
 	_Atomic uint64_t msgs_out;   /* datagrams sent */
 	_Atomic uint64_t loop_lag_us; /* last measured event-loop lag */
+	_Atomic uint32_t policy_gen; /* policy generation the worker runs */
 	_Atomic uint32_t idle;       /* stopping and idle: the worker exits once every
 				      * live slot is (any worker may get any message
 				      * of a transaction still in flight elsewhere) */
@@ -48,12 +52,18 @@ struct shared {
 	uint32_t nslots;             /* == config workers */
 	struct worker_slot *slots;   /* [nslots] */
 	_Atomic uint32_t stopping;   /* 1 once the master got SIGTERM */
-	_Atomic uint32_t generation; /* policy generation, bumped on reload */
+	_Atomic uint32_t draining;   /* 1 while `sipedgectl drain` is in force: new
+				      * INVITEs and OPTIONS get 503, the rest goes
+				      * on; workers keep their slot's idle flag
+				      * current (ctl_cmd_drain.c) */
+	_Atomic uint32_t generation; /* policy generation, bumped on reload once
+				      * policy_src holds its files */
+	struct policy_source *_Atomic policy_src; /* the files of that generation
+						   * (NULL: the start-up policy,
+						   * inherited through fork) */
+	struct pool_shared *pools;   /* pools' live state, blacklist (src/pool) */
 	uint64_t start_ms;           /* master start, CLOCK_MONOTONIC ms */
 	void *sip;                   /* the SIP layer's shared root (opaque here) */
-	const void *policy;          /* the policy in force (struct policy), copied
-				      * into the arena by the master before
-				      * shared_init; read-only in workers */
 	_Atomic int32_t log_level;   /* every process's log level (log_share_level) */
 };
 

@@ -23,6 +23,7 @@
 #include "worker.h"
 
 #include "log.h"
+#include "../ctl/ctl_worker.h"
 #include "worker_udp.h"
 #include "xmem.h"
 
@@ -75,8 +76,18 @@ static void worker_finish(struct worker *w, int status, int level, const char *w
 	w->exit_status = status;
 	uv_close((uv_handle_t *)&w->sig_term, NULL);
 	uv_close((uv_handle_t *)&w->tick, NULL);
+	ctl_worker_close(w);
 	for (uint32_t i = 0; i < w->n_listeners; i++)
 		worker_udp_close(&w->listeners[i]);
+}
+
+/* Draining without exiting (sipedgectl drain): keep the slot's idle flag
+ * current both ways, as new in-dialog transactions may still begin. */
+static void worker_drain_idle(struct worker *w)
+{
+	bool idle = w->hooks->idle == NULL || w->hooks->idle(w);
+
+	atomic_store(&w->sh->slots[w->slot].idle, idle ? 1 : 0);
 }
 
 /* True when no live slot still has work in flight. */
@@ -136,8 +147,11 @@ static void worker_on_tick(uv_timer_t *t)
 	uint64_t now = worker_now_ms(w);
 	if (w->hooks->tick)
 		w->hooks->tick(w, now);
+	worker_policy_check(w);
 	if (!w->stopping && atomic_load(&w->sh->stopping))
 		worker_begin_stop(w, "the master is stopping");
+	if (!w->stopping && atomic_load(&w->sh->draining))
+		worker_drain_idle(w);
 	if (now >= w->ppid_check_ms) {
 		w->ppid_check_ms = now + WORKER_PPID_CHECK_MS;
 		/* Backstop for PR_SET_PDEATHSIG (which a setuid transition or a
@@ -191,10 +205,13 @@ static int worker_setup_loop(struct worker *w, const struct worker_init *wi)
 		log_error("start hook: %s", se_strerror(rc));
 		return rc;
 	}
+	if (w->hooks->policy)
+		w->hooks->policy(w, w->policy);
 	for (uint32_t l = 0; l < w->n_listeners; l++)
 		if ((rc = worker_udp_recv_start(w, &w->listeners[l])) != 0)
 			return rc;
 
+	ctl_worker_open(w, wi->ctl_fd); /* without it the worker still serves SIP */
 	uv_signal_init(&w->loop, &w->sig_term);
 	w->sig_term.data = w;
 	if ((rc = uv_signal_start(&w->sig_term, worker_on_sigterm, SIGTERM)) != 0) {
@@ -219,6 +236,9 @@ _Noreturn void worker_main(const struct worker_init *wi)
 	w->sh = wi->sh;
 	w->cfg = wi->cfg;
 	w->policy = wi->policy;
+	w->policy_inherited = wi->policy;
+	w->policy_gen = wi->policy_gen;
+	atomic_store(&wi->sh->slots[wi->slot].policy_gen, wi->policy_gen);
 	w->hooks = wi->hooks;
 	w->master_pid = wi->master_pid;
 	log_set_worker(w->slot);

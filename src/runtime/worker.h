@@ -29,12 +29,17 @@ struct worker {
 	uv_loop_t loop;               /* private */
 	struct shared *sh;            /* read-only pointer into the arena */
 	const struct config *cfg;     /* read-only, inherited from the master */
-	const void *policy;           /* read-only, inherited (struct policy) */
+	const void *policy;           /* read-only: the policy in force (struct
+				       * policy): inherited, then each reload's */
+	const void *policy_inherited; /* private: the master's, never freed here */
+	uint32_t policy_gen;          /* private: generation of `policy` */
+	bool reloading;               /* private: a compile is on the thread pool */
 	struct listener_rt listeners[WORKER_MAX_LISTENERS];
 	uint32_t n_listeners;
 	const struct worker_hooks *hooks;
 	void *sip;                    /* the SIP layer's per-worker state */
 	bool stopping;                /* read-only: draining, will exit once idle */
+	void *ctl;                    /* private: the control channel (src/ctl/ctl_worker.c) */
 
 	/* private: the runtime's own (worker.c, worker_udp.c) */
 	pid_t master_pid;             /* parent at fork: another parent means it died */
@@ -59,12 +64,14 @@ struct worker_init {
 	struct shared *sh;
 	const struct config *cfg;
 	const void *policy;
+	uint32_t policy_gen;
 	const struct worker_hooks *hooks;
 	/* fds[l * nslots + s]: socket of listener l for slot s, for every slot;
 	 * the worker keeps its own column and closes the rest. */
 	const int *fds;
 	uint32_t n_listeners;
 	uint32_t nslots;
+	int ctl_fd; /* this slot's end of its control channel, or -1 */
 };
 
 /*
@@ -85,6 +92,10 @@ int worker_send(struct worker *w, struct listener_rt *l, const struct sockaddr *
 
 /* Monotonic milliseconds (the loop's cached time, updated per iteration). */
 uint64_t worker_now_ms(struct worker *w);
+
+/* worker_policy.c: start compiling a newer policy generation when the
+ * master published one (from the tick). */
+void worker_policy_check(struct worker *w);
 
 /* How long a stopping worker may drain before it exits anyway: Timer B
  * (64 * T1), the longest a client transaction waits for a response. The

@@ -30,6 +30,9 @@ struct worker_hooks {
 	/* True when the worker holds no transaction still in flight: a
 	 * stopping worker exits once idle (or at the drain deadline). */
 	bool (*idle)(struct worker *w);
+	/* The policy to use from now on (struct policy): after start, and
+	 * after each reload the worker compiled. May be NULL. */
+	void (*policy)(struct worker *w, const void *policy);
 	/* Before exit: release per-process resources. */
 	void (*stop)(struct worker *w);
 	uint32_t tick_ms;

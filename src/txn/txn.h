@@ -65,7 +65,10 @@ struct txn_branch {
 	uint8_t cancel;    /* 0 none, 1 CANCEL pending (sent, no final), 2 done */
 	uint8_t got_prov;  /* a provisional (>100) came back: CANCEL allowed */
 	uint16_t code;     /* highest final or provisional code received */
-	uint16_t dest;     /* policy destination index, or UINT16_MAX */
+	uint8_t cand;      /* index in the transaction's route plan, or
+			    * TXN_NO_CAND (no plan: Route set, R-URI...) */
+	uint8_t acquired;  /* holds a call slot of that candidate
+			    * (pool_dest_acquire): released once, at its final */
 	union sockaddr_any dst;
 	char *req;         /* arena: request as sent, for retransmits and CANCEL;
 			    * freed when the branch completes */
@@ -80,6 +83,10 @@ struct txn_branch {
 	uint64_t t_cancel;  /* CANCEL retransmit deadline, 0 off */
 	uint64_t t_cancel_end; /* give up on the CANCEL */
 };
+
+#define TXN_NO_CAND 0xff
+
+struct txn_route; /* proxy/proxy.h: the failover plan of a routed request */
 
 #define TXN_F_2543 0x01      /* no magic cookie: RFC 2543 matching */
 #define TXN_F_INVITE 0x02
@@ -115,6 +122,11 @@ struct txn {
 	uint64_t t_g;       /* Timer G deadline, 0 off */
 	uint64_t t_end;     /* Timer H/I/J/L: end of the server side, 0 off */
 	uint64_t created_ms;
+	struct txn_route *route; /* arena, or NULL: destinations still to try
+				  * and the policy's failover rules, copied at
+				  * routing time so that a policy reload does
+				  * not change a transaction in flight; freed
+				  * with the transaction */
 	struct txn_branch br[TXN_MAX_BRANCHES];
 };
 

@@ -8,6 +8,7 @@ that start it are skipped only when that file does not exist.
 Fixtures
   free_udp_port            -> callable free_udp_port(host="127.0.0.1") -> int
   sipedge_bin              -> Path of the binary (skips when it is missing)
+  sipedgectl_bin           -> Path of sipedgectl ($SIPEDGECTL_BIN, else next to it)
   sipedge_factory          -> start(config: dict|str|None, policy: dict|str,
                                     workers=2, expect_ready=True,
                                     ready_timeout=10, stop_timeout=10) -> SipedgeProc
@@ -29,6 +30,7 @@ test's report carries the daemon log and what each ScriptedUAS received.
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -74,6 +76,16 @@ def sipedge_bin():
     if reason:
         pytest.skip(reason)
     return harness.sipedge_binary()
+
+
+@pytest.fixture(scope="session")
+def sipedgectl_bin(sipedge_bin):
+    """$SIPEDGECTL_BIN, else cli/sipedgectl beside the daemon's build dir
+    (build/src/cli/sipedgectl). Built with the daemon: missing is a failure."""
+    p = Path(os.environ.get("SIPEDGECTL_BIN") or Path(sipedge_bin).parent / "cli" / "sipedgectl").resolve()
+    if not p.exists():
+        pytest.fail(f"sipedgectl not found at {p} (set SIPEDGECTL_BIN)", pytrace=False)
+    return p
 
 
 @pytest.fixture

@@ -281,10 +281,13 @@ def test_lifecycle():
         check(len(replies) == 100, f"no datagram lost while w1 was dead ({len(replies)}/100)")
         check(any(r[0] == 0 for r in replies), "w0 kept answering meanwhile")
 
-        # SIGHUP (no reload yet) and SIGUSR1 (log reopen) leave it running.
+        # SIGHUP (policy reload) and SIGUSR1 (log reopen) leave it running;
+        # the echo workers take the new generation too.
         mark = d.mark()
         d.proc.send_signal(signal.SIGHUP)
-        check(d.wait_for(r"SIGHUP: reload not supported yet", 2, mark) is not None, "SIGHUP logged")
+        check(d.wait_for(r"reloaded: generation 1", 2, mark) is not None, "SIGHUP reloads")
+        check(d.wait_for(r"policy generation 1 in force", 2, mark) is not None,
+              "a worker switched to generation 1")
         d.proc.send_signal(signal.SIGUSR1)
         check(d.wait_for(r"SIGUSR1: log reopened", 2, mark) is not None, "SIGUSR1 logged")
         check(len(ping(port, ["still"])) == 1 and d.proc.poll() is None, "still running")
