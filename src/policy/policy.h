@@ -7,7 +7,7 @@
  * at start (workers inherit it through fork) and, on reload, each worker
  * from the file contents the master validated and put in shared memory
  * (policy_source.h). Nothing here points into shared memory except
- * through the state indices that policy_bind() fills in.
+ * through the state indices that pool_bind() fills in.
  *
  * Layers, one file each:
  *   policy_load*.c   YAML (and CSV prefix files) to these structures,
@@ -153,7 +153,7 @@ struct policy_dest {
 	uint64_t key;           /* identity (pool name + URI): XXH3, the key
 				 * of its shared state across reloads */
 	uint32_t state;         /* index into the shared destination table
-				 * (pool/pool.h), set by policy_bind; POLICY_NONE
+				 * (pool/pool.h), set by pool_bind; POLICY_NONE
 				 * before */
 	uint32_t line, col;
 };
@@ -197,7 +197,7 @@ struct policy_pool {
 	uint32_t slow_start_ms; /* weight ramps from ~0 to full after recovery; 0 off */
 	struct policy_failover failover;
 	uint64_t key;          /* identity (pool name): XXH3 */
-	uint32_t state;        /* shared pool record (round-robin position), set by policy_bind */
+	uint32_t state;        /* shared pool record (round-robin position), set by pool_bind */
 	uint32_t line, col;
 };
 
@@ -322,8 +322,9 @@ struct policy_reader {
  * Load, check and compile the policy file at `path` (CSV files it names are
  * relative to its directory). Returns 0 with *out set (free with
  * policy_free), or SE_ECONFIG with *out NULL. Every error and warning is
- * added to errs, sorted by position; warnings (an unused pool, a rule
- * shadowed by an earlier one...) never make the load fail.
+ * added to errs, sorted by position; a rule that can never match (an
+ * earlier rule matches every request it would) is an error; warnings (an
+ * unused pool, list or table) never make the load fail.
  */
 int policy_load(const char *path, const struct policy_reader *rd, struct policy **out,
 		struct ydoc_errs *errs);

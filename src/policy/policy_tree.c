@@ -159,8 +159,6 @@ struct builder {
 	struct ix_map pre; /* user prefix -> list, before it becomes the trie */
 };
 
-/* Add rule to the list in *slot (a table or tree payload), creating the
- * list on first use. Rules arrive in order, so lists come out sorted. */
 static uint32_t list_new(struct builder *b)
 {
 	b->last = xmem_grow(b->last, &b->cap_last, b->n_lists, sizeof(*b->last));
@@ -168,6 +166,8 @@ static uint32_t list_new(struct builder *b)
 	return b->n_lists++;
 }
 
+/* Add rule to the list in *slot (a table or tree payload), creating the
+ * list on first use. Rules arrive in order, so lists come out sorted. */
 static void list_add(struct builder *b, uint32_t *slot, uint32_t rule)
 {
 	if (*slot == POLICY_NONE)

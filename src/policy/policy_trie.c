@@ -55,6 +55,13 @@ static const uint8_t pop8[256] = {B6(0), B6(1), B6(1), B6(2)};
 
 #define DIGITS_ONLY 0x8000
 
+/* Tries of this many nodes get a jump table: below it the top levels are
+ * all there is, and the table would outweigh the trie. */
+#define JUMP_MIN_NODES 4096
+#define JUMP_SYMS 12
+
+static void jump_build(struct policy_trie *t);
+
 struct work {
 	uint32_t node, lo, hi, depth;
 	uint32_t vals_above; /* payloads on the path above this node */
@@ -119,14 +126,19 @@ void policy_trie_build(struct policy_trie *t, struct policy_trie_key *keys, uint
 			node->digits |= DIGITS_ONLY;
 	}
 	free(stack);
+	t->jump = NULL;
+	if (t->n_nodes >= JUMP_MIN_NODES)
+		jump_build(t);
 }
 
 void policy_trie_free(struct policy_trie *t)
 {
 	free(t->nodes);
 	free(t->labels);
+	free(t->jump);
 	t->nodes = NULL;
 	t->labels = NULL;
+	t->jump = NULL;
 	t->n_nodes = 0;
 }
 
@@ -162,6 +174,28 @@ child(const struct policy_trie *t, const struct policy_trie_node *n, unsigned ch
 	return lo < cnt && l[lo] == c ? &t->nodes[n->kids + lo] : NULL;
 }
 
+/* The symbols in jump order: digit_bit order. */
+static const char jump_sym[JUMP_SYMS] = {'#', '*', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'};
+
+static void jump_build(struct policy_trie *t)
+{
+	t->jump = xmem_malloc(JUMP_SYMS * JUMP_SYMS * JUMP_SYMS * sizeof(*t->jump));
+	for (uint32_t k = 0; k < JUMP_SYMS * JUMP_SYMS * JUMP_SYMS; k++) {
+		const char d[3] = {jump_sym[k / (JUMP_SYMS * JUMP_SYMS)],
+				   jump_sym[k / JUMP_SYMS % JUMP_SYMS], jump_sym[k % JUMP_SYMS]};
+		const struct policy_trie_node *n = &t->nodes[0];
+		uint32_t best = n->val;
+		int depth = 0;
+		while (depth < 3 && (n = child(t, n, (unsigned char)d[depth]))) {
+			depth++;
+			if (n->val != POLICY_NONE)
+				best = n->val;
+		}
+		t->jump[k].best = best;
+		t->jump[k].node = depth == 3 ? (uint32_t)(n - t->nodes) : POLICY_NONE;
+	}
+}
+
 static unsigned char byte_at(const struct policy_trie *t, const char *s, uint32_t i)
 {
 	unsigned char c = (unsigned char)s[i];
@@ -190,8 +224,21 @@ uint32_t policy_trie_longest(const struct policy_trie *t, const char *s, uint32_
 uint32_t policy_trie_longest_number(const struct policy_trie *t, const char *s, uint32_t len)
 {
 	const struct policy_trie_node *n = &t->nodes[0];
-	uint32_t best = n->val;
-	for (uint32_t i = 0; i < len && digit_bit[(unsigned char)s[i]]; i++) {
+	uint32_t best = n->val, i = 0;
+	if (t->jump && len >= 3) {
+		unsigned a = digit_bit[(unsigned char)s[0]], b = digit_bit[(unsigned char)s[1]],
+			 c = digit_bit[(unsigned char)s[2]];
+		if (a && b && c) {
+			const struct policy_trie_jump *j =
+			    &t->jump[((a - 1) * JUMP_SYMS + b - 1) * JUMP_SYMS + c - 1];
+			if (j->node == POLICY_NONE)
+				return j->best;
+			best = j->best;
+			n = &t->nodes[j->node];
+			i = 3;
+		}
+	}
+	for (; i < len && digit_bit[(unsigned char)s[i]]; i++) {
 		n = child(t, n, (unsigned char)s[i]);
 		if (!n)
 			break;
@@ -217,5 +264,6 @@ uint32_t policy_trie_path(const struct policy_trie *t, const char *s, uint32_t l
 
 size_t policy_trie_bytes(const struct policy_trie *t)
 {
-	return (size_t)t->n_nodes * (sizeof(*t->nodes) + sizeof(*t->labels));
+	return (size_t)t->n_nodes * (sizeof(*t->nodes) + sizeof(*t->labels)) +
+	       (t->jump ? JUMP_SYMS * JUMP_SYMS * JUMP_SYMS * sizeof(*t->jump) : 0);
 }

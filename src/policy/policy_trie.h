@@ -32,10 +32,19 @@ struct policy_trie_node {
 			  * order); bit 15: those are all the children */
 };
 
+/* Where the first three digits of a number lead (large tries only). */
+struct policy_trie_jump {
+	uint32_t node; /* the node at depth 3, or POLICY_NONE: the path ends above */
+	uint32_t best; /* payload of the longest key of <= 3 digits on the path */
+};
+
 /* Read-only after policy_trie_build; owned by whoever embeds it. */
 struct policy_trie {
 	struct policy_trie_node *nodes; /* nodes[0] is the root (the empty key) */
 	uint8_t *labels;                /* labels[i]: the byte leading to node i */
+	struct policy_trie_jump *jump;  /* 12^3 entries by the first three of
+					 * 0-9 * #, or NULL: a number's walk
+					 * starts at depth 3 in one load */
 	uint32_t n_nodes;
 	uint32_t max_path_vals; /* most payloads on one root-to-leaf path */
 	bool fold;              /* keys were lower-cased (ASCII); lookups fold too */
