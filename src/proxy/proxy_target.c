@@ -98,6 +98,7 @@ int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf, u
 	struct se_uri ru;
 	memset(tg, 0, sizeof(*tg));
 	tg->drop = SIP_DROP__COUNT;
+	tg->pool = POLICY_NONE;
 	/* the Route set in order: [start, end) is what is left to follow */
 	uint16_t first = m->list_first[SE_LIST_ROUTE], last = first;
 	uint16_t n = m->list_count[SE_LIST_ROUTE];
