@@ -46,6 +46,7 @@ struct sip_worker {
 	uint32_t pol_fields;        /* 1 << enum policy_field read by its rules */
 	struct pool_shared *ps;     /* pools' live state (shared) */
 	char listener_names[WORKER_MAX_LISTENERS][64]; /* "udp://127.0.0.1:5060" */
+	uint32_t listener_name_len[WORKER_MAX_LISTENERS];
 	struct sip_probe_rt *probe_rt; /* [pol->n_dests] */
 	uint32_t *dest_of_state;    /* [ps->dest_cap]: pol's dest of a shared record */
 	uint32_t probe_cursor;      /* next destination the tick looks at */
@@ -256,6 +257,12 @@ bool sip_probe_response(struct sip_worker *sw, const struct se_msg *m, const cha
 /* Is host:port one of our listeners? port 0 = the default 5060. */
 int sip_listener_of(struct worker *w, const char *host, uint32_t hlen, uint16_t port);
 int sip_listener_for_family(struct worker *w, int family);
+/* Our listener able to reach dst (same family), or -1 with *ierr set to
+ * no_ipv4 / no_ipv6. */
+int sip_listener_to(struct sip_worker *sw, const union sockaddr_any *dst,
+		    const struct sip_ierr **ierr);
+/* A policy destination's address as a sockaddr_any. */
+void sip_dest_addr(const struct policy_dest *d, union sockaddr_any *out);
 
 /* proxy_send.c */
 bool sip_send(struct sip_worker *sw, uint8_t listener, const union sockaddr_any *dst,

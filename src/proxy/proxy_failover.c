@@ -56,10 +56,7 @@ bool sip_route_plan_locked(struct sip_worker *sw, struct txn *t, const struct si
 	for (uint8_t i = 0; i < tg->n_cand; i++) {
 		const struct policy_dest *d = &p->dests[tg->cand[i]];
 		struct txn_cand *c = &r->cand[i];
-		if (d->addr.sa.sa_family == AF_INET6)
-			c->dst.in6 = d->addr.in6;
-		else
-			c->dst.in = d->addr.in;
+		sip_dest_addr(d, &c->dst);
 		c->state = d->state;
 		c->max_inflight = d->max_inflight;
 		c->max_cps = d->max_cps;

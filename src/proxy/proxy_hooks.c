@@ -65,6 +65,7 @@ static int sip_start(struct worker *w)
 		const struct listener_rt *l = &w->listeners[i];
 		snprintf(sw->listener_names[i], sizeof(sw->listener_names[i]), "%s://%s:%u",
 			 config_transport_name(l->cfg->transport), l->via_host, l->via_port);
+		sw->listener_name_len[i] = (uint32_t)strlen(sw->listener_names[i]);
 	}
 	const struct config *cfg = w->cfg;
 	sw->lim = (struct se_limits){cfg->limits.max_message_size, (uint16_t)cfg->limits.max_headers,

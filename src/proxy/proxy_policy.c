@@ -91,7 +91,7 @@ static void view_init(struct sip_worker *sw, struct sip_view *v, const struct se
 		uri_parts(buf, m->to.uri, &rq->to_user, &rq->to_host);
 	rq->transport = (struct policy_str){"udp", 3};
 	rq->listener = (struct policy_str){sw->listener_names[listener],
-					   (uint32_t)strlen(sw->listener_names[listener])};
+					   sw->listener_name_len[listener]};
 	rq->call_id = range_str(buf, m->call_id);
 	if (src->sa.sa_family == AF_INET6)
 		rq->src.in6 = src->in6;
@@ -198,16 +198,10 @@ static const char *reply_headers(struct sip_worker *sw, const struct policy_rule
 static int dest_target(struct sip_worker *sw, const struct policy_dest *d, struct sip_target *tg,
 		       const struct sip_ierr **ierr)
 {
-	memset(&tg->dst, 0, sizeof(tg->dst));
-	if (d->addr.sa.sa_family == AF_INET6)
-		tg->dst.in6 = d->addr.in6;
-	else
-		tg->dst.in = d->addr.in;
-	int li = sip_listener_for_family(sw->w, tg->dst.sa.sa_family);
-	if (li < 0) {
-		*ierr = tg->dst.sa.sa_family == AF_INET6 ? &SIP_E_NO_IPV6 : &SIP_E_NO_IPV4;
+	sip_dest_addr(d, &tg->dst);
+	int li = sip_listener_to(sw, &tg->dst, ierr);
+	if (li < 0)
 		return SE_EINVAL;
-	}
 	tg->listener = (uint8_t)li;
 	return 0;
 }
@@ -277,12 +271,18 @@ int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *
 	uint32_t n = pool_select(sw->ps, p, hit.pool, &keys, sw->now, order, SIP_CAND_MAX);
 	tg->n_cand = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		struct sip_target one;
+		union sockaddr_any dst;
 		const struct sip_ierr *e = NULL;
-		if (dest_target(sw, &p->dests[order[i]], &one, &e) != 0)
-			continue;
+		sip_dest_addr(&p->dests[order[i]], &dst);
+		int li = sip_listener_to(sw, &dst, &e);
+		if (li < 0)
+			continue; /* a family we do not listen on: skip it */
+		if (tg->n_cand == 0) {
+			tg->dst = dst;
+			tg->listener = (uint8_t)li;
+		}
 		tg->cand[tg->n_cand] = order[i];
-		tg->cand_listener[tg->n_cand] = one.listener;
+		tg->cand_listener[tg->n_cand] = (uint8_t)li;
 		tg->n_cand++;
 	}
 	if (tg->n_cand == 0) {
@@ -293,5 +293,5 @@ int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *
 		tg->drop = SIP_DROP_POOL_DOWN;
 		return 0;
 	}
-	return dest_target(sw, &p->dests[tg->cand[0]], tg, ierr);
+	return 0;
 }

@@ -56,11 +56,7 @@ void sip_probe_install(struct sip_worker *sw, const struct policy *p)
 static void probe_send(struct sip_worker *sw, const struct policy_dest *d, uint32_t seq)
 {
 	union sockaddr_any dst;
-	memset(&dst, 0, sizeof(dst));
-	if (d->addr.sa.sa_family == AF_INET6)
-		dst.in6 = d->addr.in6;
-	else
-		dst.in = d->addr.in;
+	sip_dest_addr(d, &dst);
 	int li = sip_listener_for_family(sw->w, dst.sa.sa_family);
 	if (li < 0)
 		return;

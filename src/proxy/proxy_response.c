@@ -219,23 +219,19 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 		}
 		br->state = TC_COMPLETED;
 		br->t_timeout = sw->now + 32000;
-	} else if (code >= 300) { /* §17.1.2.2: Timer K */
+	} else { /* §17.1.2.2: Timer K, whatever the final */
 		br->state = TC_COMPLETED;
 		br->t_timeout = sw->now + cfg->timers.t4;
 		arena_free(sw->w->sh->arena, br->req);
 		br->req = NULL;
 		br->req_len = 0;
-	} else { /* a 2xx to a non-INVITE: Timer K too */
-		br->state = TC_COMPLETED;
-		br->t_timeout = sw->now + cfg->timers.t4;
-		arena_free(sw->w->sh->arena, br->req);
-		br->req = NULL;
-		br->req_len = 0;
-		if (!(t->flags & TXN_F_FINAL)) {
-			forward_up_locked(sw, t, m, buf, true);
-			server_final_locked(sw, t, code);
+		if (code < 300) { /* a 2xx to a non-INVITE ends the search */
+			if (!(t->flags & TXN_F_FINAL)) {
+				forward_up_locked(sw, t, m, buf, true);
+				server_final_locked(sw, t, code);
+			}
+			return;
 		}
-		return;
 	}
 	if (t->flags & TXN_F_FINAL) {
 		sip_branch_done_locked(sw, t, br, true);

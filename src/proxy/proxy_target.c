@@ -46,6 +46,24 @@ int sip_listener_for_family(struct worker *w, int family)
 	return -1;
 }
 
+int sip_listener_to(struct sip_worker *sw, const union sockaddr_any *dst,
+		    const struct sip_ierr **ierr)
+{
+	int li = sip_listener_for_family(sw->w, dst->sa.sa_family);
+	if (li < 0)
+		*ierr = dst->sa.sa_family == AF_INET6 ? &SIP_E_NO_IPV6 : &SIP_E_NO_IPV4;
+	return li;
+}
+
+void sip_dest_addr(const struct policy_dest *d, union sockaddr_any *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (d->addr.sa.sa_family == AF_INET6)
+		out->in6 = d->addr.in6;
+	else
+		out->in = d->addr.in;
+}
+
 static bool uri_is_us(struct worker *w, const char *b, const struct se_uri *u)
 {
 	if (u->scheme != SE_URI_SIP && u->scheme != SE_URI_SIPS)
@@ -75,11 +93,9 @@ int sip_uri_target(struct sip_worker *sw, const char *b, const struct se_uri *u,
 		*ierr = &SIP_E_NO_DNS;
 		return SE_EINVAL;
 	}
-	int li = sip_listener_for_family(sw->w, tg->dst.sa.sa_family);
-	if (li < 0) {
-		*ierr = tg->dst.sa.sa_family == AF_INET6 ? &SIP_E_NO_IPV6 : &SIP_E_NO_IPV4;
+	int li = sip_listener_to(sw, &tg->dst, ierr);
+	if (li < 0)
 		return SE_EINVAL;
-	}
 	tg->listener = (uint8_t)li;
 	return 0;
 }

@@ -64,9 +64,10 @@ static void reload_done(uv_work_t *req, int status)
 	} else {
 		/* the master compiled the same bytes: this is a bug or memory
 		 * corruption; keep routing with what works */
-		log_error("policy generation %u failed to compile here (%s%s): the previous "
+		log_error("policy generation %u failed to compile here (%s%s%s): the previous "
 		          "policy stays",
-		          r->src->generation, se_strerror(r->rc), r->why ? r->why : "");
+		          r->src->generation, se_strerror(r->rc), r->why ? ": " : "",
+		          r->why ? r->why : "");
 		ydoc_errs_print(&r->errs, stderr);
 	}
 	w->policy_gen = r->src->generation;
