@@ -32,6 +32,8 @@ enum se_edit_op {
 	SE_EDIT_DROP_HDR_ID,  /* idx: enum se_hdr_id; every header with that id */
 	SE_EDIT_REPLACE_HDR,  /* idx: header index; data: new value, name kept */
 	SE_EDIT_SET_BODY,     /* data: body (len may be 0); replaces the body */
+	SE_EDIT_SET_STATUS,   /* responses: num: status code (100-699); data: reason
+			       * phrase (len 0: the standard phrase of num) */
 };
 
 /* Most edits one se_build() call takes (more is SE_EINVAL): the plan of
@@ -53,8 +55,8 @@ struct se_edit {
  * SE_EINVAL for an edit that names an index the message does not have or
  * that conflicts with another edit; also for more than SE_BUILD_MAX_EDITS
  * edits, a value holding CR, LF or NUL, an ADD_HDR name that is not a token
- * or is Content-Length, a REPLACE_HDR of Content-Length, and SET_RURI on a
- * response. Nothing is written before every edit has been checked.
+ * or is Content-Length, a REPLACE_HDR of Content-Length, SET_RURI on a
+ * response, and SET_STATUS on a request or with a code outside 100-699. Nothing is written before every edit has been checked.
  */
 int se_build(const struct se_msg *m, const char *buf, const struct se_edit *edits, size_t n,
 	     char *out, size_t cap);

@@ -10,8 +10,7 @@
 
 #include "cli_table.h"
 
-/* A JSON scalar as text: "-" for absent or null. */
-static const char *cli_str(json_t *v, char *buf, size_t size)
+const char *cli_str(json_t *v, char *buf, size_t size)
 {
 	if (json_is_string(v))
 		return json_string_value(v);
@@ -26,9 +25,7 @@ static const char *cli_str(json_t *v, char *buf, size_t size)
 	return buf;
 }
 
-#define CLI_S(obj, key) cli_str(json_object_get((obj), (key)), (char[64]){0}, 64)
-
-static void cli_print_kv(FILE *f, json_t *o, const char *const *keys, const char *const *labels)
+void cli_print_kv(FILE *f, json_t *o, const char *const *keys, const char *const *labels)
 {
 	for (size_t i = 0; keys[i]; i++)
 		fprintf(f, "%-24s %s\n", labels[i], CLI_S(o, keys[i]));
@@ -38,11 +35,11 @@ static void cli_print_status(FILE *f, json_t *r)
 {
 	static const char *const keys[] = {
 	    "version", "pid", "uptime_s", "config", "policy", "policy_generation",
-	    "workers_alive", "workers_configured", "draining", "stopping",
+	    "policy_rules", "policy_pools", "workers_alive", "workers_configured", "draining", "stopping",
 	    "transactions_in_flight", "calls_per_second", NULL};
 	static const char *const labels[] = {
 	    "version", "pid", "uptime (s)", "config", "policy file", "policy generation",
-	    "workers alive", "workers configured", "draining", "stopping",
+	    "policy rules", "policy pools", "workers alive", "workers configured", "draining", "stopping",
 	    "transactions in flight", "calls/s now", NULL};
 	cli_print_kv(f, r, keys, labels);
 }
@@ -65,16 +62,23 @@ static void cli_print_workers(FILE *f, json_t *r)
 	cli_table_print(&t, f);
 }
 
-/* An object of counters as NAME VALUE rows, zeros left out unless all are. */
+/* An object of counters as NAME VALUE rows; with skip_zero the zeros are
+ * left out, and "none" said when nothing is left. */
 static void cli_print_counters(FILE *f, const char *title, json_t *o, bool skip_zero)
 {
 	const char *k;
 	json_t *v;
+	size_t shown = 0;
 
 	fprintf(f, "%s:\n", title);
-	json_object_foreach(o, k, v)
-		if (!skip_zero || json_integer_value(v) != 0)
-			fprintf(f, "  %-28s %s\n", k, cli_str(v, (char[64]){0}, 64));
+	json_object_foreach(o, k, v) {
+		if (skip_zero && json_integer_value(v) == 0)
+			continue;
+		fprintf(f, "  %-28s %s\n", k, cli_str(v, (char[64]){0}, 64));
+		shown++;
+	}
+	if (shown == 0)
+		fprintf(f, "  none\n");
 }
 
 static void cli_print_shm(FILE *f, json_t *shm)
@@ -109,6 +113,10 @@ static void cli_print_stats(FILE *f, json_t *r)
 	fprintf(f, "parse errors: %s   retransmissions: %s\n", CLI_S(r, "parse_errors"),
 		CLI_S(r, "retransmissions"));
 	cli_print_counters(f, "drops by cause", json_object_get(r, "drops"), false);
+	cli_print_counters(f, "internal errors by id (non-zero)",
+			   json_object_get(r, "internal_errors"), true);
+	cli_print_counters(f, "policy reactions by event (non-zero)",
+			   json_object_get(r, "reactions"), true);
 	cli_print_counters(f, "transactions", json_object_get(r, "transactions"), false);
 	cli_print_shm(f, json_object_get(r, "shm"));
 }
@@ -185,28 +193,57 @@ static void cli_print_resume(FILE *f, json_t *r)
 			       : "was not draining");
 }
 
+const struct cli_printer cli_printers_runtime[] = {
+    {"status", cli_print_status},
+    {"workers", cli_print_workers},
+    {"stats", cli_print_stats},
+    {"transactions", cli_print_transactions},
+    {"drain", cli_print_drain},
+    {"resume", cli_print_resume},
+    {"help", cli_print_help},
+    {"log.level", cli_print_log},
+    {NULL, NULL},
+};
+
+static const struct cli_printer *cli_printer_of(const char *method)
+{
+	static const struct cli_printer *const tables[] = {
+	    cli_printers_runtime, cli_printers_pool, cli_printers_policy};
+
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (const struct cli_printer *p = tables[t]; p->method; p++)
+			if (strcmp(p->method, method) == 0)
+				return p;
+	return NULL;
+}
+
 void cli_print(FILE *f, const char *method, json_t *result)
 {
-	static const struct {
-		const char *method;
-		void (*print)(FILE *f, json_t *r);
-	} printers[] = {
-	    {"status", cli_print_status},
-	    {"workers", cli_print_workers},
-	    {"stats", cli_print_stats},
-	    {"transactions", cli_print_transactions},
-	    {"drain", cli_print_drain},
-	    {"resume", cli_print_resume},
-	    {"help", cli_print_help},
-	    {"log.level", cli_print_log},
-	};
+	const struct cli_printer *p = cli_printer_of(method);
 
-	for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
-		if (strcmp(printers[i].method, method) == 0) {
-			printers[i].print(f, result);
-			return;
-		}
+	if (p) {
+		p->print(f, result);
+		return;
 	}
 	json_dumpf(result, f, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
 	fputc('\n', f);
+}
+
+int cli_result_status(const char *method, json_t *result)
+{
+	const struct cli_printer *p = cli_printer_of(method);
+
+	return p && p->status ? p->status(result) : 0;
+}
+
+void cli_print_error_data(FILE *f, json_t *data)
+{
+	static const char *const keys[] = {"errors", "warnings"};
+	size_t i;
+	json_t *s;
+
+	for (size_t k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(data, keys[k]), i, s)
+			if (json_is_string(s))
+				fprintf(f, "%s\n", json_string_value(s));
 }

@@ -30,9 +30,14 @@ void cli_table_add(struct cli_table *t, const char *fmt, ...)
 	t->cells[t->ncells++] = cell;
 }
 
+/* A number (right-aligned): digits with at most one '.' and a leading
+ * '-'; an IPv4 address is text. */
 static bool cli_numeric(const char *s)
 {
-	return *s && strspn(s, "0123456789.-") == strlen(s);
+	const char *dot = strchr(s, '.');
+	if (*s == '-')
+		s++;
+	return *s && strspn(s, "0123456789.") == strlen(s) && (!dot || !strchr(dot + 1, '.'));
 }
 
 void cli_table_print(struct cli_table *t, FILE *f)

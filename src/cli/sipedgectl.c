@@ -37,13 +37,44 @@
 
 #define CLI_TIMEOUT_S 10
 
-/* Commands whose last word is a value rather than part of the method. */
+/* Commands whose last words are values rather than part of the method. */
+#define CLI_POSITIONAL_MAX 2
 static const struct {
 	const char *method;
-	const char *positional; /* the param a trailing word fills */
+	const char *positional[CLI_POSITIONAL_MAX]; /* the params trailing words fill */
+	bool path; /* the first is a file name: sent absolute (the daemon's
+		    * working directory is not ours) */
 } cli_commands[] = {
-    {"log.level", "level"},
+    {"log.level", {"level"}, false},
+    {"pool.enable", {"pool", "dest"}, false},
+    {"pool.disable", {"pool", "dest"}, false},
+    {"blacklist.add", {"target"}, false},
+    {"blacklist.del", {"target"}, false},
+    {"policy.check", {"file"}, true},
 };
+
+/* The word as a positional param of `method` (the next one free), or
+ * false when the method takes no more. */
+static bool cli_positional(const char *method, const char *word, json_t *params)
+{
+	for (size_t k = 0; k < sizeof(cli_commands) / sizeof(cli_commands[0]); k++) {
+		if (strcmp(method, cli_commands[k].method) != 0)
+			continue;
+		for (size_t j = 0; j < CLI_POSITIONAL_MAX && cli_commands[k].positional[j]; j++) {
+			const char *key = cli_commands[k].positional[j];
+			if (json_object_get(params, key))
+				continue;
+			char *abs = NULL;
+			if (j == 0 && cli_commands[k].path && word[0] != '/')
+				abs = realpath(word, NULL);
+			json_object_set_new(params, key, json_string(abs ? abs : word));
+			free(abs);
+			return true;
+		}
+		return false;
+	}
+	return false;
+}
 
 struct cli_opts {
 	const char *socket;
@@ -62,6 +93,11 @@ static void cli_usage(FILE *f)
 		"  -T, --timeout S     give up after S seconds (default %d; drain adds its own)\n"
 		"commands:\n"
 		"  status | workers | stats | transactions [--limit N] | log level [LEVEL]\n"
+		"  pools | pool enable|disable POOL DEST\n"
+		"  blacklist list | blacklist add ADDR[:PORT] [--transport T] [--seconds S]\n"
+		"            [--code C] [--reason TEXT] | blacklist del ADDR[:PORT] [--transport T]\n"
+		"  policy show | policy reload | policy check FILE\n"
+		"  route --explain 'REQUEST LINE' [--from-ip ADDR] [--transport T]\n"
 		"  drain [--timeout S] | resume | help (the daemon's list)\n",
 		CLI_TIMEOUT_S);
 }
@@ -107,15 +143,7 @@ static int cli_parse_command(int argc, char **argv, char *method, size_t size, j
 			snprintf(key, sizeof(key), "%.*s", (int)(eq - a), a);
 			json_object_set_new(params, key, cli_value(eq + 1));
 		} else {
-			for (size_t k = 0; k < sizeof(cli_commands) / sizeof(cli_commands[0]); k++) {
-				if (strcmp(method, cli_commands[k].method) == 0) {
-					json_object_set_new(params, cli_commands[k].positional,
-							    json_string(a));
-					a = NULL;
-					break;
-				}
-			}
-			if (a == NULL)
+			if (cli_positional(method, a, params))
 				continue;
 			int n = snprintf(method + len, size - len, "%s%s", len ? "." : "", a);
 			if (n < 0 || (size_t)n >= size - len) {
@@ -187,12 +215,13 @@ static int cli_run(const struct cli_opts *o, const char *path, const char *metho
 		} else {
 			cli_print(stdout, method, resp.result);
 		}
-		status = 0;
+		status = cli_result_status(method, resp.result);
 	} else if (o->json) {
 		json_dumpf(json_object_get(resp.root, "error"), stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
 		putchar('\n');
 	} else {
 		fprintf(stderr, "sipedgectl: %s: %s (%d)\n", method, resp.message, resp.code);
+		cli_print_error_data(stderr, json_object_get(json_object_get(resp.root, "error"), "data"));
 	}
 	ctl_response_free(&resp);
 	free(answer);

@@ -32,7 +32,7 @@ struct slot {
 struct plan {
 	struct slot s[SE_BUILD_MAX_EDITS];
 	size_t ns;
-	const struct se_edit *ruri, *body, *mf;
+	const struct se_edit *ruri, *body, *mf, *status;
 	uint64_t drop_ids; /* DROP_HDR_ID */
 	uint64_t skip_ids; /* header lines never copied as they are */
 };
@@ -168,6 +168,12 @@ static int plan_one(struct plan *p, const struct se_msg *m, const struct se_edit
 			return SE_EINVAL;
 		p->body = e;
 		return 0;
+	case SE_EDIT_SET_STATUS:
+		if (p->status || m->is_request || e->num < 100 || e->num > 699 ||
+		    (e->len && !value_ok(e)))
+			return SE_EINVAL;
+		p->status = e;
+		return 0;
 	}
 	return SE_EINVAL;
 }
@@ -232,7 +238,7 @@ static int plan_make(struct plan *p, const struct se_msg *m, const struct se_edi
 	if (n > SE_BUILD_MAX_EDITS || (n && !edits))
 		return SE_EINVAL;
 	p->ns = 0;
-	p->ruri = p->body = p->mf = NULL;
+	p->ruri = p->body = p->mf = p->status = NULL;
 	p->drop_ids = 0;
 	for (size_t i = 0; i < n; i++) {
 		int rc = plan_one(p, m, &edits[i], i);
@@ -453,6 +459,15 @@ int se_build(const struct se_msg *m, const char *buf, const struct se_edit *edit
 		put(&w.o, " ", 1);
 		put(&w.o, p.ruri->data, p.ruri->len);
 		put_str(&w.o, " SIP/2.0\r\n");
+	} else if (p.status) {
+		put_str(&w.o, "SIP/2.0 ");
+		put_u32(&w.o, p.status->num);
+		put(&w.o, " ", 1);
+		if (p.status->len)
+			put(&w.o, p.status->data, p.status->len);
+		else
+			put_str(&w.o, se_reason_phrase((uint16_t)p.status->num));
+		put_str(&w.o, "\r\n");
 	} else {
 		put(&w.o, buf + sl_beg, sl_end - sl_beg);
 	}

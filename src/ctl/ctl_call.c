@@ -69,6 +69,13 @@ void ctl_call_error(struct ctl_call *c, int code, const char *fmt, ...)
 	ctl_call_send(c, line, len);
 }
 
+void ctl_call_error_data(struct ctl_call *c, int code, const char *message, json_t *data)
+{
+	size_t len;
+	char *line = ctl_reply_error(c->id, code, message, data, &len);
+	ctl_call_send(c, line, len);
+}
+
 /* An answer that never became a call. */
 static void ctl_call_reject(struct ctl_conn *conn, json_t *id, int code, const char *msg)
 {

@@ -30,6 +30,13 @@ static const char *const ctl_drop_ids[] = {
 #undef XX
 };
 
+/* Reaction events by name (docs/policy.md, "on"). */
+static const char *const ctl_event_names[PE__COUNT] = {
+    [PE_PROVISIONAL] = "provisional", [PE_SUCCESS] = "success",
+    [PE_FAILURE] = "failure",         [PE_INVITE_TIMEOUT] = "invite-timeout",
+    [PE_TARGET] = "target",           [PE_ERROR] = "error",
+};
+
 static const char *const ctl_txn_states[] = {
     [TS_PROCEEDING] = "proceeding", [TS_COMPLETED] = "completed", [TS_CONFIRMED] = "confirmed",
     [TS_ACCEPTED] = "accepted",     [TS_TERMINATED] = "terminated",
@@ -93,10 +100,17 @@ static void ctl_cmd_stats(struct ctl_call *c, json_t *params)
 	const struct ctl_view *v = ctl_call_view(c);
 	const struct sip_shared *ss = ctl_sip(v);
 	uint32_t n = v->sh->nslots;
-	json_t *req = json_object(), *drops = json_object();
+	json_t *req = json_object(), *drops = json_object(), *errs = json_object();
+	json_t *reacts = json_object();
 	char name[64];
 
 	(void)params;
+	for (int e = 0; e < SE_IERR__COUNT; e++)
+		json_object_set_new(errs, se_ierr_info((enum se_ierr)e)->id,
+				    json_integer((json_int_t)CTL_SUM(ss, n, ierrs[e])));
+	for (int e = 0; e < PE__COUNT; e++)
+		json_object_set_new(reacts, ctl_event_names[e],
+				    json_integer((json_int_t)CTL_SUM(ss, n, reactions[e])));
 	for (unsigned m = 0; m < SE_METHOD__COUNT; m++)
 		json_object_set_new(req, ctl_method_name(m),
 				    json_integer((json_int_t)CTL_SUM(ss, n, requests[m])));
@@ -108,11 +122,12 @@ static void ctl_cmd_stats(struct ctl_call *c, json_t *params)
 	    (json_int_t)CTL_SUM(ss, n, txn_owned), "pending", (json_int_t)CTL_SUM(ss, n, txn_pending),
 	    "in_table", (json_int_t)atomic_load(&ss->txns->count));
 	ctl_call_result(
-	    c, json_pack("{s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o}", "requests", req, "responses",
+	    c, json_pack("{s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "requests", req, "responses",
 			 ctl_classes(ss, n, false), "replies_local", ctl_classes(ss, n, true),
 			 "parse_errors", (json_int_t)CTL_SUM(ss, n, parse_errors), "retransmissions",
 			 (json_int_t)CTL_SUM(ss, n, retransmissions), "drops", drops,
-			 "transactions", txn, "shm", ctl_shm_json(v->sh->arena)));
+			 "internal_errors", errs, "reactions", reacts, "transactions", txn, "shm",
+			 ctl_shm_json(v->sh->arena)));
 }
 
 /* ---- transactions (answered by each worker) ------------------------------------- */
@@ -323,6 +338,20 @@ static void ctl_sip_metrics(const struct ctl_view *v, struct metrics_buf *b)
 				       (double)atomic_load(&ctl_sip(v)->stats[s].drops[i]),
 				       "worker=\"%u\",cause=\"%s\"", s,
 				       ctl_drop_name(i, name, sizeof(name)));
+	metrics_family(b, "sipedge_sip_internal_errors_total", "counter",
+		       "internal error responses sent upstream, by id (DESIGN.md table)");
+	for (uint32_t s = 0; s < v->sh->nslots; s++)
+		for (int e = 0; e < SE_IERR__COUNT; e++)
+			metrics_sample(b, "sipedge_sip_internal_errors_total",
+				       (double)atomic_load(&ctl_sip(v)->stats[s].ierrs[e]),
+				       "worker=\"%u\",id=\"%s\"", s, se_ierr_info((enum se_ierr)e)->id);
+	metrics_family(b, "sipedge_policy_reactions_total", "counter",
+		       "policy reactions applied, by event");
+	for (uint32_t s = 0; s < v->sh->nslots; s++)
+		for (int e = 0; e < PE__COUNT; e++)
+			metrics_sample(b, "sipedge_policy_reactions_total",
+				       (double)atomic_load(&ctl_sip(v)->stats[s].reactions[e]),
+				       "worker=\"%u\",event=\"%s\"", s, ctl_event_names[e]);
 	CTL_SLOT_FAMILY(b, v, "sipedge_sip_parse_errors_total", "counter",
 			"requests answered 400, 505 or 513", parse_errors);
 	CTL_SLOT_FAMILY(b, v, "sipedge_sip_retransmissions_total", "counter",

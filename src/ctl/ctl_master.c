@@ -28,7 +28,8 @@ static void ctl_master_on_tick(uv_timer_t *t)
 }
 
 int ctl_master_start(struct ctl_master **out, uv_loop_t *loop, struct shared *sh,
-		     const struct config *cfg, const char *config_path)
+		     const struct config *cfg, const char *config_path,
+		     const struct ctl_policy_ops *policy)
 {
 	struct ctl_master *cm = xmem_calloc(1, sizeof(*cm));
 	int rc;
@@ -37,7 +38,12 @@ int ctl_master_start(struct ctl_master **out, uv_loop_t *loop, struct shared *sh
 	ctl_proto_init();
 	ctl_cmd_runtime_register();
 	cm->view = (struct ctl_view){
-	    .loop = loop, .sh = sh, .cfg = cfg, .config_path = config_path, .pid = getpid()};
+	    .loop = loop,
+	    .sh = sh,
+	    .cfg = cfg,
+	    .config_path = config_path,
+	    .pid = getpid(),
+	    .policy = policy};
 	uv_timer_init(loop, &cm->tick);
 	cm->tick.data = cm;
 	cm->tick_on = true;

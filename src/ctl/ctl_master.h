@@ -17,6 +17,7 @@
 #include "../runtime/shared.h"
 
 struct ctl_master;
+struct ctl_policy_ops;
 
 /*
  * After the loop and the shared arena exist, before the first fork: bind
@@ -24,10 +25,12 @@ struct ctl_master;
  * replaced, a live one is an error), and the metrics listener when
  * cfg->metrics is set. Returns 0 with *out, or a negative code (logged);
  * on failure *out is still set and must be closed and freed like a
- * started one. The pointers must outlive ctl_master_free.
+ * started one. The pointers must outlive ctl_master_free. policy (may be
+ * NULL) serves the policy commands (ctl_registry.h).
  */
 int ctl_master_start(struct ctl_master **out, uv_loop_t *loop, struct shared *sh,
-		     const struct config *cfg, const char *config_path);
+		     const struct config *cfg, const char *config_path,
+		     const struct ctl_policy_ops *policy);
 
 /* Before forking slot's worker: a new channel. *child_fd is the worker's
  * end (-1 on failure, logged: the worker then runs without a channel). */

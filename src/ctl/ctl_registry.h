@@ -31,6 +31,20 @@ struct ctl_call; /* one request being answered (ctl_call.c) */
 struct worker;
 struct metrics_buf;
 
+struct policy;
+struct ydoc_errs;
+
+/* What the master lends the policy commands (master.c). */
+struct ctl_policy_ops {
+	void *arg;
+	/* The policy in force in the master, bound to sh->pools (NULL: none
+	 * loaded). Valid until the next reload; never kept across calls. */
+	const struct policy *(*current)(void *arg);
+	/* Reload the policy file now, as SIGHUP does (reload.h): 0, or an
+	 * error with every message added to errs (the old policy stays). */
+	int (*reload)(void *arg, struct ydoc_errs *errs);
+};
+
 /* What control commands and providers may read in the master. */
 struct ctl_view {
 	uv_loop_t *loop;
@@ -38,6 +52,7 @@ struct ctl_view {
 	const struct config *cfg;
 	const char *config_path;
 	pid_t pid;
+	const struct ctl_policy_ops *policy; /* NULL in a daemon without one (tests/runtime) */
 };
 
 struct ctl_cmd {
@@ -106,5 +121,8 @@ struct ctl_master *ctl_call_master(const struct ctl_call *c);
 void ctl_call_result(struct ctl_call *c, json_t *result);
 void ctl_call_error(struct ctl_call *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same with the error's `data` member (stolen; NULL: none), for
+ * details a client must not have to parse out of the message. */
+void ctl_call_error_data(struct ctl_call *c, int code, const char *message, json_t *data);
 
 #endif

@@ -186,6 +186,90 @@ struct policy_failover {
 				    * timeout; 0 (default): Timer B/F, 64*T1 */
 };
 
+enum policy_hdr_op {
+	PH_ADD = 1, /* append "Name: value" */
+	PH_REMOVE,  /* every header of that name */
+	PH_REPLACE, /* remove every one, then add "Name: value" */
+};
+
+struct policy_hdr_edit {
+	uint8_t op;
+	const char *name;
+	const char *value; /* NULL for PH_REMOVE */
+};
+
+/* ---- event reactions ------------------------------------------------------ */
+
+/*
+ * Declared reactions to what happens to a routed request (OverSIP's
+ * callbacks, as data): `on:` of a rule or of a pool (docs/policy.md,
+ * "Reactions"). For one event the rule's reactions are tried first, then
+ * its pool's; the first whose conditions hold applies, and the rest are
+ * ignored. No reaction applies: the default behaviour (relay, failover as
+ * `failover:` says, the internal error's answer).
+ */
+enum policy_event {
+	PE_PROVISIONAL = 0, /* a 101-199 response from the destination */
+	PE_SUCCESS,         /* a 2xx */
+	PE_FAILURE,         /* a 3xx-6xx */
+	PE_INVITE_TIMEOUT,  /* Timer C fired with no final response */
+	PE_TARGET,          /* a destination was chosen, before anything is sent */
+	PE_ERROR,           /* an internal error of include/sipedge/ierr.h */
+	PE__COUNT
+};
+
+enum policy_react_do {
+	PR_RELAY = 1, /* responses: pass upstream (with the rewrite and header edits);
+		       * failure: and do not fail over */
+	PR_FAILOVER,  /* failure, invite-timeout, error: try the next destination
+		       * (within max-tries and Timer C), whatever `failover:` says */
+	PR_REPLY,     /* failure, invite-timeout, error: answer upstream with code/reason
+		       * (and hdrs) instead; no further destination */
+	PR_DROP,      /* provisional: do not pass it upstream */
+	PR_ABORT,     /* target: routing stops; upstream gets code/reason (default
+		       * 403 Destination Aborted) */
+	PR_SKIP,      /* target: this destination is not used; the next one is tried
+		       * (none left: 403 Destination Blacklisted, or bl_code/bl_reason) */
+	PR_CONTINUE,  /* target: use it (the side effects only: say, a log line) */
+};
+
+struct policy_react {
+	uint8_t event;  /* enum policy_event */
+	uint8_t action; /* enum policy_react_do: which ones an event allows is
+			 * checked by the loader (see each value) */
+	/* When it applies: every condition given holds (none given: always). */
+	bool has_codes;
+	struct policy_codes codes;        /* PE_PROVISIONAL/SUCCESS/FAILURE: the status */
+	uint32_t ids;                     /* PE_ERROR: bit (1 << enum se_ierr); 0 = any */
+	const struct policy_cidrs *ips;   /* PE_TARGET: the address is in one of these; NULL any */
+	uint16_t port;                    /* PE_TARGET: 0 any */
+	uint8_t transport;                /* PE_TARGET: enum config_transport, 0 any */
+	/* What it does. */
+	uint16_t code;                    /* PR_REPLY, PR_ABORT: the answer (PR_ABORT
+					   * default 403); PR_RELAY: the status code sent
+					   * upstream instead (same class), 0 keep */
+	const char *reason;               /* with code; NULL: the standard phrase (PR_RELAY
+					   * with code 0: replace only the phrase) */
+	struct policy_hdr_edit *hdrs;     /* PR_RELAY, PR_REPLY: on what goes upstream */
+	uint32_t n_hdrs;
+	/* Side effect, any event with a destination: blacklist it (its
+	 * address, port and transport) for bl_seconds (0: no). */
+	uint32_t bl_seconds;
+	uint16_t bl_code;                 /* what requests routed to it get; 0: 403 */
+	const char *bl_reason;            /* NULL: "Destination Blacklisted" */
+	bool log;                         /* log a line when it applies (id, rule, target) */
+	uint32_t line, col;
+};
+
+struct policy_reactions {
+	struct policy_react *v; /* in the order written */
+	uint32_t n;             /* 0: none */
+	uint64_t key;           /* identity of the content (pool/react.h:
+				 * react_blob_build), set by pool_bind */
+	uint32_t state;         /* its shared copy (pool/react.h), set by pool_bind;
+				 * POLICY_NONE when n == 0 or before */
+};
+
 struct policy_pool {
 	const char *name;
 	uint8_t algo;          /* enum policy_algo, default round-robin */
@@ -196,6 +280,7 @@ struct policy_pool {
 	struct policy_passive passive;
 	uint32_t slow_start_ms; /* weight ramps from ~0 to full after recovery; 0 off */
 	struct policy_failover failover;
+	struct policy_reactions on; /* `on:` (after the rule's own) */
 	uint64_t key;          /* identity (pool name): XXH3 */
 	uint32_t state;        /* shared pool record (round-robin position), set by pool_bind */
 	uint32_t line, col;
@@ -233,17 +318,6 @@ enum policy_action {
 	PA_REDIRECT,       /* 3xx with contacts */
 };
 
-enum policy_hdr_op {
-	PH_ADD = 1, /* append "Name: value" */
-	PH_REMOVE,  /* every header of that name */
-	PH_REPLACE, /* remove every one, then add "Name: value" */
-};
-
-struct policy_hdr_edit {
-	uint8_t op;
-	const char *name;
-	const char *value; /* NULL for PH_REMOVE */
-};
 
 struct policy_rule {
 	const char *name;
@@ -266,6 +340,11 @@ struct policy_rule {
 	const char *prefix;        /* then prepend this (NULL: none) */
 	struct policy_failover failover; /* the pool's unless the rule overrides */
 	bool failover_set;         /* the rule wrote `failover:` */
+	struct policy_reactions on; /* `on:`: tried before its pool's */
+	uint64_t key;              /* identity (rule name): XXH3, the key of its
+				    * shared counters (hits) across reloads */
+	uint32_t state;            /* index into the shared rule table (pool.h),
+				    * set by pool_bind; POLICY_NONE before */
 };
 
 /* ---- the policy ------------------------------------------------------------ */

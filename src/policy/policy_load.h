@@ -8,6 +8,7 @@
  *   policy_load_table.c  `tables:`, inline prefixes and CSV files
  *   policy_load_rule.c   `rules:`: actions and modifiers
  *   policy_load_match.c  a rule's `match:` into a condition tree
+ *   policy_load_react.c  `on:` of a rule or a pool: event reactions
  *
  * Everything the finished policy holds is allocated from it (policy_alloc),
  * so a failed load is released by one policy_free. The loader's own scratch
@@ -181,11 +182,26 @@ int pload_cidr(struct pload *ld, const struct ydoc_node *n, const char *what,
 /* A scalar that is written as an address ("10.0.0.1", "2001:db8::/32"),
  * not as a list name. */
 bool pload_looks_like_cidr(const char *s);
+/*
+ * Addresses to test against (`source`, a reaction's `ip`): a list name
+ * alone (that list, counted as used), or one or more CIDRs and addresses
+ * (an inline list, in the policy). With merge, a sequence may also name
+ * lists, whose prefixes are copied in; without, that is an error (name it
+ * alone). NULL when nothing could be read (reported); an inline list
+ * whose items were partly refused is returned with the good ones.
+ */
+const struct policy_cidrs *pload_cidrs(struct pload *ld, const struct ydoc_node *val,
+                                       const char *what, bool merge);
 
 /* policy_load_pool.c: `pools:`, and the blocks rules reuse. */
 void pload_pools(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
                  const char *what, void *obj);
 void pload_failover_defaults(struct policy_failover *f);
+/* A code set: one or more status codes ("404") and classes ("5xx", the part
+ * of it within min..max), each within min..max. Returns 0 with *out set,
+ * or SE_ECONFIG (reported; *out untouched). */
+int pload_codes(struct pload *ld, const struct ydoc_node *val, const char *what,
+                struct policy_codes *out, unsigned min, unsigned max);
 /* obj: struct policy_failover */
 void pload_failover(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
                     const char *what, void *obj);
@@ -200,6 +216,38 @@ void pload_tables(struct pload *ld, const struct ydoc_node *key, const struct yd
 /* policy_load_rule.c: `rules:`. */
 void pload_rules(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
                  const char *what, void *obj);
+
+/* Header edits while they are read (a rule's `headers`, a reaction's): they
+ * grow on the process heap until pload_hdrs_adopt moves them into the
+ * policy. */
+struct pload_hdrs {
+	struct policy_hdr_edit *v;
+	size_t n, cap;
+	const char *answer; /* the edits are on an answer the proxy makes, named
+	                     * so ("reply"): only add; NULL: on a message that
+	                     * passes (remove and replace too) */
+};
+/* `headers:`, a mapping of remove, replace and add; the names are checked
+ * (SIP tokens, not managed by the proxy), the values are one line. */
+void pload_headers(struct pload *ld, const struct ydoc_node *val, const char *what,
+                   struct pload_hdrs *h);
+/* `reply.headers`: "Name: value" pairs added (a mapping, or a sequence of
+ * one-pair mappings). */
+void pload_header_adds(struct pload *ld, const struct ydoc_node *val, const char *what,
+                       struct pload_hdrs *h);
+/* Move the edits into the policy (*out, *n; untouched when none) and reset h. */
+void pload_hdrs_adopt(struct pload *ld, struct pload_hdrs *h, struct policy_hdr_edit **out,
+                      uint32_t *n);
+/* Reason phrases and header values: one line of printable text (no CR, LF
+ * or other control characters but HTAB). */
+bool pload_one_line(const char *s, size_t len);
+/* The same as a PT_TEXT check. */
+const char *pload_check_one_line(const char *s, size_t len, char *buf, size_t size);
+
+/* policy_load_react.c: `on:` of a rule or of a pool, into obj, a struct
+ * policy_reactions (key 0 and state POLICY_NONE are left for pool_bind). */
+void pload_on(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
+              const char *what, void *obj);
 
 /* policy_load_match.c: a rule's `match:` mapping; NULL when it is empty
  * (every request). */

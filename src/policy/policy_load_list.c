@@ -106,6 +106,68 @@ int pload_cidr(struct pload *ld, const struct ydoc_node *n, const char *what,
 	return 0;
 }
 
+/* A scalar written as a name (of a list), not as an address. */
+static bool names_list(const struct ydoc_node *n)
+{
+	return n->type == YDOC_SCALAR && !ydoc_is_null(n) && !pload_looks_like_cidr(n->scalar.str);
+}
+
+/* Room for the inline list: its items, and with merge the prefixes of the
+ * lists it names. */
+static size_t inline_room(struct pload *ld, const struct ydoc_node *const *items, size_t n,
+                          bool merge)
+{
+	size_t room = n;
+	for (size_t i = 0; merge && i < n; i++) {
+		uint32_t l = names_list(items[i]) ? pload_map_get(&ld->lists, items[i]->scalar.str,
+		                                                  items[i]->scalar.len)
+		                                  : POLICY_NONE;
+		if (l != POLICY_NONE)
+			room += ld->p->lists[l].n;
+	}
+	return room;
+}
+
+const struct policy_cidrs *pload_cidrs(struct pload *ld, const struct ydoc_node *val,
+                                       const char *what, bool merge)
+{
+	const struct ydoc_node *one, *const *items;
+	size_t n;
+	struct policy *p = ld->p;
+
+	if (pload_scalars(ld, val, what, &one, &items, &n))
+		return NULL;
+	if (val->type == YDOC_SCALAR && names_list(val)) {
+		uint32_t l = pload_ref(ld, val, &ld->lists, ld->list_uses, "list");
+		return l == POLICY_NONE ? NULL : &p->lists[l];
+	}
+	struct policy_cidrs *inl = policy_alloc(p, sizeof(*inl));
+	*inl = (struct policy_cidrs){.line = val->line, .col = val->col};
+	inl->v = policy_alloc(p, inline_room(ld, items, n, merge) * sizeof(*inl->v));
+	for (size_t i = 0; i < n; i++) {
+		const struct ydoc_node *it = items[i];
+		if (merge && names_list(it)) {
+			uint32_t l = pload_ref(ld, it, &ld->lists, ld->list_uses, "list");
+			if (l != POLICY_NONE && p->lists[l].n) {
+				memcpy(&inl->v[inl->n], p->lists[l].v,
+				       p->lists[l].n * sizeof(*inl->v));
+				inl->n += p->lists[l].n;
+			}
+			continue;
+		}
+		if (names_list(it) &&
+		    pload_map_get(&ld->lists, it->scalar.str, it->scalar.len) != POLICY_NONE) {
+			ydoc_errs_add(ld->errs, it,
+			              "%s: '%s' is a list: name it alone, not in a sequence", what,
+			              it->scalar.str);
+			continue;
+		}
+		if (pload_cidr(ld, it, what, &inl->v[inl->n]) == 0)
+			inl->n++;
+	}
+	return inl;
+}
+
 /* One named list: a sequence of CIDRs and addresses. */
 static void read_list(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
                       uint32_t index)

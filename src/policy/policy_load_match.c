@@ -319,41 +319,13 @@ static void read_header(struct pload *ld, const struct ydoc_node *key, const str
 static void read_source(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
                         const char *what, void *obj)
 {
-	const struct ydoc_node *one, *const *items;
-	size_t n;
-	struct policy *p = ld->p;
-
-	if (pload_scalars(ld, val, what, &one, &items, &n))
+	const struct policy_cidrs *l = pload_cidrs(ld, val, what, false);
+	if (!l)
 		return;
 	struct policy_cond *c = cond_new(ld, PC_TEST, key);
 	c->field = PF_SOURCE;
 	c->op = PO_CIDR;
-	if (val->type == YDOC_SCALAR && !ydoc_is_null(val) &&
-	    !pload_looks_like_cidr(val->scalar.str)) {
-		uint32_t l = pload_ref(ld, val, &ld->lists, ld->list_uses, "list");
-		if (l == POLICY_NONE)
-			return;
-		c->cidrs = &p->lists[l];
-		kids_add(obj, c);
-		return;
-	}
-	struct policy_cidrs *inl = policy_alloc(p, sizeof(*inl));
-	*inl = (struct policy_cidrs){.line = val->line, .col = val->col};
-	inl->v = policy_alloc(p, n * sizeof(*inl->v));
-	for (size_t i = 0; i < n; i++) {
-		const struct ydoc_node *it = items[i];
-		if (it->type == YDOC_SCALAR && !ydoc_is_null(it) &&
-		    !pload_looks_like_cidr(it->scalar.str) &&
-		    pload_map_get(&ld->lists, it->scalar.str, it->scalar.len) != POLICY_NONE) {
-			ydoc_errs_add(ld->errs, it,
-			              "%s: '%s' is a list: name it alone, not in a sequence", what,
-			              it->scalar.str);
-			continue;
-		}
-		if (pload_cidr(ld, it, what, &inl->v[inl->n]) == 0)
-			inl->n++;
-	}
-	c->cidrs = inl;
+	c->cidrs = l;
 	kids_add(obj, c);
 }
 

@@ -22,6 +22,8 @@
 
 #include <arpa/inet.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -40,10 +42,18 @@ static void codes_clear(struct policy_codes *c, unsigned code)
 	c->bits[(code - 100) / 64] &= ~(1ull << ((code - 100) % 64));
 }
 
-/* A sequence (or one value) of codes, "404", and classes, "2xx", each
- * within min..699. */
-static void read_codes(struct pload *ld, const struct ydoc_node *val, const char *what,
-                       struct policy_codes *out, unsigned min)
+/* "a class (3xx..6xx)", or "the class 1xx" when min..max is within one. */
+static const char *classes_text(unsigned min, unsigned max, char *buf, size_t size)
+{
+	if (min / 100 == max / 100)
+		snprintf(buf, size, "the class %uxx", min / 100);
+	else
+		snprintf(buf, size, "a class (%uxx..%uxx)", min / 100, max / 100);
+	return buf;
+}
+
+int pload_codes(struct pload *ld, const struct ydoc_node *val, const char *what,
+                struct policy_codes *out, unsigned min, unsigned max)
 {
 	const struct ydoc_node *one, *const *items;
 	size_t n;
@@ -51,7 +61,7 @@ static void read_codes(struct pload *ld, const struct ydoc_node *val, const char
 	bool ok = true;
 
 	if (pload_scalars(ld, val, what, &one, &items, &n))
-		return;
+		return SE_ECONFIG;
 	for (size_t i = 0; i < n; i++) {
 		const char *s;
 		if (ydoc_read_str(items[i], what, &s, ld->errs)) {
@@ -63,22 +73,32 @@ static void read_codes(struct pload *ld, const struct ydoc_node *val, const char
 		    (s[2] | 0x20) == 'x') {
 			from = (unsigned)(s[0] - '0') * 100;
 			to = from + 99;
+			/* a class is the part of it within min..max: 1xx for
+			 * 101..199 leaves 100 out */
+			if (to >= min && from <= max) {
+				from = from < min ? min : from;
+				to = to > max ? max : to;
+			} else {
+				from = 0;
+			}
 		} else if (strlen(s) == 3 && s[0] >= '1' && s[0] <= '6' && s[1] >= '0' &&
 		           s[1] <= '9' && s[2] >= '0' && s[2] <= '9') {
 			from = to = (unsigned)atoi(s);
 		}
-		if (!from || from < min) {
+		if (!from || from < min || to > max) {
+			char cls[48];
 			ydoc_errs_add(ld->errs, items[i],
-			              "%s: bad code '%s': use a status code (%u..699) or a class "
-			              "(%uxx..6xx)",
-			              what, s, min, min / 100);
+			              "%s: bad code '%s': use a status code (%u..%u) or %s", what,
+			              s, min, max, classes_text(min, max, cls, sizeof(cls)));
 			ok = false;
 			continue;
 		}
 		codes_set(&c, from, to);
 	}
-	if (ok)
-		*out = c;
+	if (!ok)
+		return SE_ECONFIG;
+	*out = c;
+	return 0;
 }
 
 /* ---- probe ------------------------------------------------------------ */
@@ -99,7 +119,7 @@ static void read_probe_codes(struct pload *ld, const struct ydoc_node *key,
                              const struct ydoc_node *val, const char *what, void *obj)
 {
 	(void)key;
-	read_codes(ld, val, what, obj, 100);
+	pload_codes(ld, val, what, obj, 100, 699);
 }
 
 static const struct pload_key probe_keys[] = {
@@ -167,7 +187,7 @@ static void read_failover_codes(struct pload *ld, const struct ydoc_node *key,
                                 const struct ydoc_node *val, const char *what, void *obj)
 {
 	(void)key;
-	read_codes(ld, val, what, obj, 300);
+	pload_codes(ld, val, what, obj, 300, 699);
 }
 
 static const struct pload_key failover_keys[] = {
@@ -384,6 +404,7 @@ static const struct pload_key pool_keys[] = {
     {"passive", PT_FN, 0, offsetof(struct policy_pool, passive), 0, 0, read_passive, NULL},
     {"slow-start", PT_MS, 0, offsetof(struct policy_pool, slow_start_ms), 0, SEC(600), NULL, NULL},
     {"failover", PT_FN, 0, offsetof(struct policy_pool, failover), 0, 0, pload_failover, NULL},
+    {"on", PT_FN, 0, offsetof(struct policy_pool, on), 0, 0, pload_on, NULL},
     /* last: destinations start from the pool's probe */
     {"destinations", PT_FN, PK_REQUIRED, 0, 0, 0, read_destinations, NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
@@ -401,6 +422,7 @@ static void read_pool(struct pload *ld, const struct ydoc_node *name, const stru
 	    .first_dest = (uint32_t)ld->n_dests,
 	    .key = XXH3_64bits(name->scalar.str, name->scalar.len),
 	    .state = POLICY_NONE,
+	    .on = {.state = POLICY_NONE},
 	    .line = name->line,
 	    .col = name->col,
 	    .passive = {.failures = 5, .down_ms = SEC(30)},

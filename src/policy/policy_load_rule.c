@@ -24,13 +24,13 @@
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
+#include <xxhash.h>
 
 /* A rule while it is read: header edits grow here. */
 struct rload {
 	struct policy_rule r; /* first: the key tables' offsets are into it */
 	uint32_t index;       /* in p->rules */
-	struct policy_hdr_edit *h;
-	size_t n_h, cap_h;
+	struct pload_hdrs h;
 };
 
 static const char *const action_names[] = {
@@ -43,7 +43,7 @@ static bool answers(const struct policy_rule *r)
 	return r->action == PA_REPLY || r->action == PA_REDIRECT;
 }
 
-/* ---- header edits --------------------------------------------------------- */
+/* ---- header edits (a rule's, and a reaction's: policy_load_react.c) ------- */
 
 static bool managed_header(const char *name)
 {
@@ -57,8 +57,7 @@ static bool managed_header(const char *name)
 	return false;
 }
 
-/* Reason phrases and header values: one line of printable text. */
-static bool one_line(const char *s, size_t len)
+bool pload_one_line(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
@@ -82,15 +81,15 @@ static int header_name(struct pload *ld, const struct ydoc_node *n, const char *
 	return 0;
 }
 
-static void add_edit(struct pload *ld, struct rload *rl, uint8_t op, const struct ydoc_node *name,
-                     const struct ydoc_node *value, const char *what)
+static void add_edit(struct pload *ld, struct pload_hdrs *h, uint8_t op,
+                     const struct ydoc_node *name, const struct ydoc_node *value, const char *what)
 {
 	const char *v = NULL;
 	int bad = header_name(ld, name, what);
 	if (value) {
 		if (ydoc_read_str(value, what, &v, ld->errs)) {
 			bad = 1;
-		} else if (!one_line(v, value->scalar.len)) {
+		} else if (!pload_one_line(v, value->scalar.len)) {
 			ydoc_errs_add(
 			    ld->errs, value,
 			    "%s: the value of '%s' must be one line (no CR, LF or control "
@@ -101,8 +100,8 @@ static void add_edit(struct pload *ld, struct rload *rl, uint8_t op, const struc
 	}
 	if (bad)
 		return;
-	rl->h = xmem_grow(rl->h, &rl->cap_h, rl->n_h, sizeof(*rl->h));
-	rl->h[rl->n_h++] = (struct policy_hdr_edit){
+	h->v = xmem_grow(h->v, &h->cap, h->n, sizeof(*h->v));
+	h->v[h->n++] = (struct policy_hdr_edit){
 	    .op = op,
 	    .name = pload_str(ld, name),
 	    .value = value ? pload_str(ld, value) : NULL,
@@ -112,7 +111,7 @@ static void add_edit(struct pload *ld, struct rload *rl, uint8_t op, const struc
 /* "Name: value" pairs: a mapping, or a sequence of one-pair mappings (to
  * add one header twice). */
 static void read_pairs(struct pload *ld, const struct ydoc_node *val, const char *what,
-                       struct rload *rl, uint8_t op, bool allow_seq)
+                       struct pload_hdrs *h, uint8_t op, bool allow_seq)
 {
 	if (allow_seq && val->type == YDOC_SEQ) {
 		for (size_t i = 0; i < val->seq.n; i++) {
@@ -124,8 +123,7 @@ static void read_pairs(struct pload *ld, const struct ydoc_node *val, const char
 				              "%s: each item is one 'Name: value' pair", what);
 				continue;
 			}
-			add_edit(ld, rl, op, item->map.pairs[0].key, item->map.pairs[0].value,
-			         what);
+			add_edit(ld, h, op, item->map.pairs[0].key, item->map.pairs[0].value, what);
 		}
 		return;
 	}
@@ -135,17 +133,17 @@ static void read_pairs(struct pload *ld, const struct ydoc_node *val, const char
 		return;
 	}
 	for (size_t i = 0; i < val->map.n; i++)
-		add_edit(ld, rl, op, val->map.pairs[i].key, val->map.pairs[i].value, what);
+		add_edit(ld, h, op, val->map.pairs[i].key, val->map.pairs[i].value, what);
 }
 
-/* A generated answer has no request headers to remove or replace. */
-static bool edits_request(struct pload *ld, const struct rload *rl, const struct ydoc_node *key,
-                          const char *what)
+/* A generated answer has no headers to remove or replace. */
+static bool edits_existing(struct pload *ld, const struct pload_hdrs *h,
+                           const struct ydoc_node *key, const char *what)
 {
-	if (!answers(&rl->r))
+	if (!h->answer)
 		return true;
 	ydoc_errs_add(ld->errs, key, "%s: does not apply to %s (only add: the answer is new)", what,
-	              action_names[rl->r.action]);
+	              h->answer);
 	return false;
 }
 
@@ -154,7 +152,7 @@ static void read_hdr_remove(struct pload *ld, const struct ydoc_node *key,
 {
 	const struct ydoc_node *one, *const *items;
 	size_t n;
-	if (edits_request(ld, obj, key, what) &&
+	if (edits_existing(ld, obj, key, what) &&
 	    pload_scalars(ld, val, what, &one, &items, &n) == 0)
 		for (size_t i = 0; i < n; i++)
 			add_edit(ld, obj, PH_REMOVE, items[i], NULL, what);
@@ -163,7 +161,7 @@ static void read_hdr_remove(struct pload *ld, const struct ydoc_node *key,
 static void read_hdr_replace(struct pload *ld, const struct ydoc_node *key,
                              const struct ydoc_node *val, const char *what, void *obj)
 {
-	if (edits_request(ld, obj, key, what))
+	if (edits_existing(ld, obj, key, what))
 		read_pairs(ld, val, what, obj, PH_REPLACE, false);
 }
 
@@ -174,7 +172,7 @@ static void read_hdr_add(struct pload *ld, const struct ydoc_node *key, const st
 	read_pairs(ld, val, what, obj, PH_ADD, true);
 }
 
-/* In this order in rule.hdrs: removed, then replaced, then added. */
+/* In this order in the edits: removed, then replaced, then added. */
 static const struct pload_key header_keys[] = {
     {"remove", PT_FN, 0, 0, 0, 0, read_hdr_remove, NULL},
     {"replace", PT_FN, 0, 0, 0, 0, read_hdr_replace, NULL},
@@ -182,12 +180,38 @@ static const struct pload_key header_keys[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
+void pload_headers(struct pload *ld, const struct ydoc_node *val, const char *what,
+                   struct pload_hdrs *h)
+{
+	pload_walk(ld, val, header_keys, what, what, h);
+}
+
+void pload_header_adds(struct pload *ld, const struct ydoc_node *val, const char *what,
+                       struct pload_hdrs *h)
+{
+	read_pairs(ld, val, what, h, PH_ADD, true);
+}
+
+void pload_hdrs_adopt(struct pload *ld, struct pload_hdrs *h, struct policy_hdr_edit **out,
+                      uint32_t *n)
+{
+	if (h->n) {
+		*out = policy_alloc(ld->p, h->n * sizeof(**out));
+		memcpy(*out, h->v, h->n * sizeof(**out));
+		*n = (uint32_t)h->n;
+	}
+	free(h->v);
+	*h = (struct pload_hdrs){0};
+}
+
 /* After the action (table order): remove and replace check it. */
 static void read_headers(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
                          const char *what, void *obj)
 {
+	struct rload *rl = obj;
 	(void)key;
-	pload_walk(ld, val, header_keys, what, what, obj);
+	rl->h.answer = answers(&rl->r) ? action_names[rl->r.action] : NULL;
+	pload_headers(ld, val, what, &rl->h);
 }
 
 /* ---- actions ------------------------------------------------------------- */
@@ -258,23 +282,25 @@ static void read_reply_code(struct pload *ld, const struct ydoc_node *key,
 	read_code(ld, val, what, obj, 400, 699);
 }
 
-static const char *check_one_line(const char *s, size_t len, char *buf, size_t size)
+const char *pload_check_one_line(const char *s, size_t len, char *buf, size_t size)
 {
 	(void)buf;
 	(void)size;
-	return one_line(s, len) ? NULL : "must be one line (no CR, LF or control characters)";
+	return pload_one_line(s, len) ? NULL : "must be one line (no CR, LF or control characters)";
 }
 
 static void read_reply_headers(struct pload *ld, const struct ydoc_node *key,
                                const struct ydoc_node *val, const char *what, void *obj)
 {
+	struct rload *rl = obj;
 	(void)key;
-	read_pairs(ld, val, what, obj, PH_ADD, true);
+	pload_header_adds(ld, val, what, &rl->h);
 }
 
 static const struct pload_key reply_keys[] = {
     {"code", PT_FN, PK_REQUIRED, offsetof(struct rload, r.code), 0, 0, read_reply_code, NULL},
-    {"reason", PT_TEXT, 0, offsetof(struct rload, r.reason), 0, 0, NULL, NULL, check_one_line},
+    {"reason", PT_TEXT, 0, offsetof(struct rload, r.reason), 0, 0, NULL, NULL,
+     pload_check_one_line},
     {"headers", PT_FN, 0, 0, 0, 0, read_reply_headers, NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
@@ -368,6 +394,15 @@ static void read_record_route(struct pload *ld, const struct ydoc_node *key,
 	bool b;
 	if (forwards(ld, r, key) && ydoc_read_bool(val, what, &b, ld->errs) == 0)
 		r->record_route = b ? 1 : 0;
+}
+
+/* Reactions to what happens to the forwarded request (policy_load_react.c). */
+static void read_rule_on(struct pload *ld, const struct ydoc_node *key, const struct ydoc_node *val,
+                         const char *what, void *obj)
+{
+	struct policy_rule *r = obj;
+	if (forwards(ld, r, key))
+		pload_on(ld, key, val, what, &r->on);
 }
 
 static void read_rule_failover(struct pload *ld, const struct ydoc_node *key,
@@ -464,6 +499,7 @@ static void read_rule_name(struct pload *ld, const struct ydoc_node *key,
 	if (pload_name(ld, val, "rule"))
 		return;
 	r->name = pload_str(ld, val);
+	r->key = XXH3_64bits(val->scalar.str, val->scalar.len);
 	uint32_t first = pload_map_put(&ld->rules, r->name, val->scalar.len, rl->index);
 	if (first != POLICY_NONE)
 		ydoc_errs_add(ld->errs, val, "duplicate rule name '%s' (first at line %u)", r->name,
@@ -492,6 +528,7 @@ static const struct pload_key rule_keys[] = {
     {"record-route", PT_FN, 0, 0, 0, 0, read_record_route, NULL},
     {"rewrite", PT_FN, 0, 0, 0, 0, read_rewrite, NULL},
     {"failover", PT_FN, 0, 0, 0, 0, read_rule_failover, NULL},
+    {"on", PT_FN, 0, 0, 0, 0, read_rule_on, NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -503,6 +540,8 @@ static void read_rule(struct pload *ld, const struct ydoc_node *item, uint32_t i
 	          .dest = POLICY_NONE,
 	          .table = POLICY_NONE,
 	          .record_route = -1,
+	          .state = POLICY_NONE,
+	          .on = {.state = POLICY_NONE},
 	          .line = item->line,
 	          .col = item->col},
 	    .index = index,
@@ -516,12 +555,7 @@ static void read_rule(struct pload *ld, const struct ydoc_node *item, uint32_t i
 		else
 			pload_failover_defaults(&rl.r.failover);
 	}
-	if (rl.n_h) {
-		rl.r.hdrs = policy_alloc(ld->p, rl.n_h * sizeof(*rl.r.hdrs));
-		memcpy(rl.r.hdrs, rl.h, rl.n_h * sizeof(*rl.r.hdrs));
-		rl.r.n_hdrs = (uint32_t)rl.n_h;
-	}
-	free(rl.h);
+	pload_hdrs_adopt(ld, &rl.h, &rl.r.hdrs, &rl.r.n_hdrs);
 	*out = rl.r;
 }
 

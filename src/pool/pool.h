@@ -84,7 +84,8 @@ struct pool_dest_state {
 	_Atomic uint32_t oks_in_row;     /* probe successes in a row while down (probe.up_after) */
 	_Atomic uint64_t probe_next_ms;  /* next probe due; 0 = at once */
 	_Atomic uint32_t probe_rtt_us;   /* last answered probe */
-	_Atomic uint64_t probe_sent_ms;  /* the outstanding probe's send time, 0 none
+	_Atomic uint64_t probe_sent_us;  /* the outstanding probe's send time (CLOCK_MONOTONIC
+					  * µs, so that the RTT of a fast peer is not 0), 0 none
 					  * (proxy_probe.c: CAS to 0 = its verdict) */
 	_Atomic uint32_t probe_seq;      /* the outstanding (or last) probe's number */
 	_Atomic uint32_t admin_disabled; /* operator's flag, kept across reloads */
@@ -98,16 +99,31 @@ struct pool_pool_state {
 	_Atomic uint64_t rr;               /* round-robin / weighted position, +1 a call */
 };
 
-struct blacklist; /* blacklist.h */
+/* One rule's shared counters, by rule name (struct policy_rule.key). */
+struct pool_rule_state {
+	_Atomic uint64_t key;  /* identity; 0 = free slot */
+	_Atomic uint64_t hits; /* requests the rule matched (sipedgectl policy show, /metrics) */
+};
+
+struct blacklist;   /* blacklist.h */
+struct react_table; /* react.h */
 
 /* The root, in the arena (struct sip_shared points at it). */
 struct pool_shared {
-	uint32_t dest_cap, pool_cap;   /* power-of-two table sizes */
+	uint32_t dest_cap, pool_cap, rule_cap; /* power-of-two table sizes */
 	struct pool_dest_state *dests; /* [dest_cap], open addressing by key */
 	struct pool_pool_state *pools; /* [pool_cap] */
+	struct pool_rule_state *rules; /* [rule_cap] */
 	struct blacklist *blacklist;
+	struct react_table *reacts;    /* rules' and pools' reactions (react.h) */
+	struct arena *arena;           /* where the master stores new reactions */
 	/* a lock for record creation (the master's) lives in pool_shm.c */
 	void *priv;
+};
+
+/* Sizes of the shared tables (records each; 0 blacklist / reacts: none). */
+struct pool_caps {
+	uint32_t dests, pools, rules, reacts, blacklist;
 };
 
 /* Destinations of one pool that pool_select considers (the first ones
@@ -123,19 +139,21 @@ struct pool_shared {
 #define POOL_TABLE_MAX (1u << 20)
 
 /*
- * Master, before fork: allocate the tables (dest_cap / pool_cap rounded up
- * to powers of two) and the blacklist (bl_cap entries; 0 = no blacklist,
- * ps->blacklist NULL) in arena a. Records are never freed (a reload keeps
- * the old ones for destinations that may come back), so dest_cap must
- * cover the destinations of every policy loaded in the daemon's life.
- * Returns 0, SE_EINVAL (a cap of 0 or above POOL_TABLE_MAX) or SE_ENOMEM.
+ * Master, before fork: allocate the tables (sizes rounded up to powers of
+ * two), the blacklist (caps->blacklist entries; 0 = none, ps->blacklist
+ * NULL) and the reaction table (caps->reacts; 0 = none: a policy with
+ * reactions then fails to bind) in arena a. Records are never freed (a
+ * reload keeps the old ones for destinations that may come back), so the
+ * caps must cover every policy loaded in the daemon's life. Returns 0,
+ * SE_EINVAL (dests, pools or rules 0, or a cap above POOL_TABLE_MAX) or
+ * SE_ENOMEM.
  */
-int pool_shared_create(struct arena *a, uint32_t dest_cap, uint32_t pool_cap, uint32_t bl_cap,
-                       struct pool_shared **out);
+int pool_shared_create(struct arena *a, const struct pool_caps *caps, struct pool_shared **out);
 
 /*
- * Fill every dest->state and pool->state of p with its record's index
- * (rule URIs, pool POLICY_NONE, get records too: caps, health, blacklist).
+ * Fill every dest->state, pool->state and rule->state of p with its
+ * record's index (rule URIs, pool POLICY_NONE, get records too: caps,
+ * health, blacklist), and bind the rules' and pools' reactions (react.h).
  * create: the master, making missing records under the table lock
  * (SE_ENOSPC when a table is full). Without create (workers), a missing
  * record is SE_ENOENT; no lock is taken. On error *why (when why is not
@@ -153,11 +171,19 @@ static inline struct pool_dest_state *pool_dstate(struct pool_shared *ps,
 	return &ps->dests[d->state];
 }
 
+/* Count a request matched by rule r (bound). */
+static inline void pool_rule_hit(struct pool_shared *ps, const struct policy_rule *r)
+{
+	atomic_fetch_add_explicit(&ps->rules[r->state].hits, 1, memory_order_relaxed);
+}
+
 /* The inputs of hash balancing, taken from the request. */
 struct pool_keys {
 	const char *call_id, *from_user, *ruri_user;
 	uint32_t call_id_len, from_user_len, ruri_user_len;
 	const struct sockaddr *src; /* sockaddr_in or sockaddr_in6, or NULL */
+	bool peek; /* only look: the order the next call would get, the pool's
+		    * rotation left where it is (explain) */
 };
 
 /*

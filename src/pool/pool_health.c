@@ -332,8 +332,9 @@ void pool_dest_set_disabled(struct pool_shared *ps, const struct policy_dest *d,
 	struct pool_dest_state *s = pool_dstate(ps, d);
 
 	if (disabled) {
-		atomic_store_explicit(&s->admin_disabled, 1, memory_order_release);
-		atomic_store_explicit(&s->since_ms, now_ms, memory_order_relaxed);
+		/* "since" is when it was disabled: a repeat changes nothing */
+		if (!atomic_exchange_explicit(&s->admin_disabled, 1, memory_order_acq_rel))
+			atomic_store_explicit(&s->since_ms, now_ms, memory_order_relaxed);
 		return;
 	}
 	if (!atomic_exchange_explicit(&s->admin_disabled, 0, memory_order_acq_rel))

@@ -95,9 +95,15 @@ static void sel_gather(struct sel *s, struct pool_shared *ps, const struct polic
 		s->m = s->n;
 }
 
-static uint64_t next_rr(struct pool_shared *ps, const struct policy_pool *pp)
+/* This call's rotation position; the pool's moves on by one unless the
+ * caller only looks (explain). */
+static uint64_t next_rr(struct pool_shared *ps, const struct policy_pool *pp,
+			const struct pool_keys *keys)
 {
-	return atomic_fetch_add_explicit(&ps->pools[pp->state].rr, 1, memory_order_relaxed);
+	_Atomic uint64_t *rr = &ps->pools[pp->state].rr;
+	if (keys && keys->peek)
+		return atomic_load_explicit(rr, memory_order_relaxed);
+	return atomic_fetch_add_explicit(rr, 1, memory_order_relaxed);
 }
 
 /* The main candidates in written order, starting at k and wrapping. */
@@ -258,7 +264,7 @@ static void sel_rank(struct sel *s, struct pool_shared *ps, const struct policy 
 
 	switch (pp->algo) {
 	case PALG_WEIGHTED:
-		rank_weighted(s, p, next_rr(ps, pp));
+		rank_weighted(s, p, next_rr(ps, pp, keys));
 		return;
 	case PALG_HASH:
 		if (hash_input(pp, keys, ip, &buf, &len)) {
@@ -267,7 +273,7 @@ static void sel_rank(struct sel *s, struct pool_shared *ps, const struct policy 
 		}
 		break; /* no key in this request: round-robin */
 	case PALG_LEAST_BUSY:
-		r = next_rr(ps, pp);
+		r = next_rr(ps, pp, keys);
 		rank_least_busy(s, ps, p, r);
 		if (s->ramping)
 			demote_ramping(s, p, r);
@@ -275,12 +281,12 @@ static void sel_rank(struct sel *s, struct pool_shared *ps, const struct policy 
 	case PALG_PRIORITY:
 		rank_priority(s, p);
 		if (s->ramping)
-			demote_ramping(s, p, next_rr(ps, pp));
+			demote_ramping(s, p, next_rr(ps, pp, keys));
 		return;
 	default:
 		break;
 	}
-	r = next_rr(ps, pp);
+	r = next_rr(ps, pp, keys);
 	rank_rotate(s, (uint32_t)(r % s->m));
 	if (s->ramping)
 		demote_ramping(s, p, r);

@@ -15,6 +15,7 @@
 #include "pool.h"
 
 #include "blacklist.h"
+#include "react.h"
 #include "shlock.h"
 
 #include <sipedge/error.h>
@@ -80,29 +81,37 @@ static void *table_alloc(struct arena *a, uint32_t n, size_t size)
 	return t;
 }
 
-int pool_shared_create(struct arena *a, uint32_t dest_cap, uint32_t pool_cap, uint32_t bl_cap,
-                       struct pool_shared **out)
+int pool_shared_create(struct arena *a, const struct pool_caps *caps, struct pool_shared **out)
 {
-	if (dest_cap == 0 || pool_cap == 0 || dest_cap > POOL_TABLE_MAX ||
-	    pool_cap > POOL_TABLE_MAX)
+	if (caps->dests == 0 || caps->pools == 0 || caps->rules == 0 ||
+	    caps->dests > POOL_TABLE_MAX || caps->pools > POOL_TABLE_MAX ||
+	    caps->rules > POOL_TABLE_MAX)
 		return SE_EINVAL;
 	struct pool_shared *ps = arena_alloc_permanent(a, sizeof(*ps));
 	struct pool_shm_priv *priv = arena_alloc_permanent(a, sizeof(*priv));
 	if (!ps || !priv)
 		return SE_ENOMEM;
 	memset(ps, 0, sizeof(*ps));
-	ps->dest_cap = pow2_ceil(dest_cap);
-	ps->pool_cap = pow2_ceil(pool_cap);
+	ps->dest_cap = pow2_ceil(caps->dests);
+	ps->pool_cap = pow2_ceil(caps->pools);
+	ps->rule_cap = pow2_ceil(caps->rules);
+	ps->arena = a;
 	ps->dests = table_alloc(a, ps->dest_cap, sizeof(struct pool_dest_state));
 	ps->pools = table_alloc(a, ps->pool_cap, sizeof(struct pool_pool_state));
-	if (!ps->dests || !ps->pools)
+	ps->rules = table_alloc(a, ps->rule_cap, sizeof(struct pool_rule_state));
+	if (!ps->dests || !ps->pools || !ps->rules)
 		return SE_ENOMEM;
 	int rc = shlock_init(&priv->lock);
 	if (rc)
 		return rc;
 	ps->priv = priv;
-	if (bl_cap) {
-		rc = blacklist_create(a, bl_cap, &ps->blacklist);
+	if (caps->blacklist) {
+		rc = blacklist_create(a, caps->blacklist, &ps->blacklist);
+		if (rc)
+			return rc;
+	}
+	if (caps->reacts) {
+		rc = react_table_create(a, caps->reacts, &ps->reacts);
 		if (rc)
 			return rc;
 	}
@@ -161,6 +170,34 @@ static int bind_all(struct pool_shared *ps, struct policy *p, bool create)
 		if (rc)
 			return rc;
 	}
+	for (uint32_t i = 0; i < p->n_rules; i++) {
+		struct policy_rule *r = &p->rules[i];
+		int rc = bind_one(ps->rules, sizeof(*ps->rules), ps->rule_cap, r->key, create,
+		                  "rule", r->name ? r->name : "?", &r->state);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The reactions of every rule and pool (react.h); *why set on error. */
+static int bind_reactions(struct pool_shared *ps, struct policy *p, bool create, const char **why)
+{
+	for (uint32_t i = 0; i < p->n_rules + p->n_pools; i++) {
+		struct policy_reactions *r =
+		    i < p->n_rules ? &p->rules[i].on : &p->pools[i - p->n_rules].on;
+		if (r->n == 0) {
+			r->state = POLICY_NONE;
+			continue;
+		}
+		if (!ps->reacts) {
+			*why = "this daemon keeps no shared reactions table";
+			return SE_ENOSPC;
+		}
+		int rc = react_bind(ps->reacts, ps->arena, r, create, why);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -169,17 +206,24 @@ int pool_bind(struct pool_shared *ps, struct policy *p, bool create, const char 
 	struct pool_shm_priv *priv = ps->priv;
 	int rc;
 
+	const char *rwhy = NULL;
+
 	if (!create) {
 		rc = bind_all(ps, p, false);
+		if (rc == 0)
+			rc = bind_reactions(ps, p, false, &rwhy);
 	} else if ((rc = shlock_lock(&priv->lock)) < 0) {
 		snprintf(why_buf, sizeof(why_buf), "pool table lock: %s", se_strerror(rc));
 	} else {
 		/* SHLOCK_RECOVERED needs no repair: a creator publishes one
-		 * key with one store, so a dead one left nothing half done. */
+		 * key with one store (a reaction blob is complete before its
+		 * key is), so a dead one left nothing half done. */
 		rc = bind_all(ps, p, true);
+		if (rc == 0)
+			rc = bind_reactions(ps, p, true, &rwhy);
 		shlock_unlock(&priv->lock);
 	}
 	if (rc && why)
-		*why = why_buf;
+		*why = rwhy ? rwhy : why_buf;
 	return rc;
 }

@@ -6,6 +6,7 @@
  *   proxy_target.c   §16.4-16.5 Route processing and target choice
  *   proxy_policy.c   the routing policy's decision (rules, pools, replies)
  *   proxy_failover.c trying the next destination of a pool (serial forking)
+ *   proxy_react.c    the policy's event reactions (on: of rules and pools)
  *   proxy_probe.c    OPTIONS health probes of pool destinations
  *   proxy_cancel.c   CANCEL (§16.10) and ACK handling
  *   proxy_response.c §16.7 response processing
@@ -17,11 +18,14 @@
 #define SE_PROXY_PROXY_H
 
 #include <sipedge/build.h>
+#include <sipedge/ierr.h>
 #include <sipedge/msg.h>
 #include <sipedge/rand.h>
 
 #include "../policy/policy.h"
+#include "../pool/blacklist.h"
 #include "../pool/pool.h"
+#include "../pool/react.h"
 #include "../runtime/worker.h"
 #include "../txn/txn.h"
 #include "../txn/txn_key.h"
@@ -125,18 +129,39 @@ struct txn_route {
 	struct policy_codes codes;
 	struct policy_passive passive;
 	char rule[32];         /* for the log */
+	uint32_t react[2];     /* reaction records (pool/react.h): the rule's, then
+				* the pool's; POLICY_NONE for none */
 	struct txn_cand cand[SIP_CAND_MAX];
 };
 
-/* An internal error (DESIGN.md table): code, reason, id. */
-struct sip_ierr {
-	uint16_t code;
-	const char *reason;
-	const char *id;
+/* A reaction found for an event: the item and the blob it lives in. */
+struct sip_react {
+	const struct react_blob *b;
+	const struct react_item *it;
 };
 
-extern const struct sip_ierr SIP_E_CLIENT_TIMEOUT, SIP_E_INVITE_TIMEOUT, SIP_E_NO_DNS,
-	SIP_E_NO_IPV4, SIP_E_NO_IPV6, SIP_E_UNSUPPORTED_URI_SCHEME, SIP_E_UNSUPPORTED_TRANSPORT;
+/* Why candidates of a plan were passed over, the most telling first to
+ * last: what to answer when none is left. */
+enum sip_skip_why {
+	SIP_SKIP_NONE = 0,
+	SIP_SKIP_CAPPED,      /* max-calls / max-cps reached */
+	SIP_SKIP_REACTED,     /* an on-target reaction said skip (rx) */
+	SIP_SKIP_BLACKLISTED, /* listed (bl) */
+	SIP_SKIP_ABORTED,     /* an on-target reaction aborted routing (rx) */
+};
+
+struct sip_cand_skip {
+	uint8_t why; /* enum sip_skip_why */
+	struct blacklist_entry bl;
+	struct sip_react rx;
+};
+
+/* How sip_failover_locked decides whether to try the next destination. */
+enum sip_fo {
+	SIP_FO_PLAN = 0, /* as the failover plan says (codes, on_timeout, ...) */
+	SIP_FO_FORCE,    /* a reaction says so: whatever the codes, even after Timer C */
+	SIP_FO_NEVER,    /* a reaction answered: only feed passive health */
+};
 
 static inline struct sip_worker *sip_of(struct worker *w)
 {
@@ -207,12 +232,13 @@ bool sip_txn_branches_pending(const struct txn *t);
 
 /* proxy_target.c */
 /* Where request m (from src on listener) goes: tg, or an error with *ierr
- * (the internal error to answer) set when it is one of the table's. */
+ * (the internal error to answer, enum se_ierr) set when it is one of the
+ * table's; *ierr is left alone otherwise (callers start it at -1). */
 int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf, uint8_t listener,
-	       const union sockaddr_any *src, struct sip_target *tg, const struct sip_ierr **ierr);
+	       const union sockaddr_any *src, struct sip_target *tg, int *ierr);
 /* A URI next hop (text base) into tg->dst / tg->listener. */
 int sip_uri_target(struct sip_worker *sw, const char *base, const struct se_uri *u,
-		   struct sip_target *tg, const struct sip_ierr **ierr);
+		   struct sip_target *tg, int *ierr);
 
 /* proxy_policy.c */
 /* Use policy p from now on (at start and after a reload). */
@@ -220,7 +246,7 @@ void sip_policy_install(struct sip_worker *sw, const struct policy *p);
 /* The policy's decision for m, whose routing target is `target`. */
 int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *buf,
 		     uint8_t listener, const union sockaddr_any *src, const struct se_uri *target,
-		     struct sip_target *tg, const struct sip_ierr **ierr);
+		     struct sip_target *tg, int *ierr);
 
 /* proxy_failover.c */
 /* Build t->route from tg (a pool target); false when shared memory is
@@ -232,18 +258,68 @@ bool sip_route_plan_locked(struct sip_worker *sw, struct txn *t, const struct si
  * fault of the destination; code the final response, 0 for none;
  * retry_after from a 503): feed passive health and, when the plan allows
  * (code or cause in the failover set, tries left, no CANCEL, no final
- * sent, Timer C not passed), start the next destination. Returns true
- * when a new branch was started.
+ * sent, Timer C not passed) or a reaction forces it (mode), start the
+ * next destination. Returns true when a new branch was started.
  */
 bool sip_failover_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
-			 enum pool_fail why, uint16_t code, uint32_t retry_after);
+			 enum pool_fail why, uint16_t code, uint32_t retry_after, enum sip_fo mode);
 /* A branch got its final response or ended: give back its call slot and
  * tell passive health the destination answered. */
 void sip_branch_done_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
 			    bool answered);
 /* Start the first usable candidate at or after t->route->next; true when
- * one was sent. */
+ * one was sent. When none is, the request is answered (best response, or
+ * what the skipped candidates say). */
 bool sip_route_next_locked(struct sip_worker *sw, struct txn *t);
+/* May candidate ci of t's plan take the request: its on-target reactions,
+ * the blacklist, and for an INVITE its call caps (the slot is then held)?
+ * false with sk updated when not. */
+bool sip_cand_take_locked(struct sip_worker *sw, struct txn *t, uint8_t ci,
+			  struct sip_cand_skip *sk);
+/* No candidate is left to try: answer upstream unless a branch is still
+ * pending (an abort answers at once). err: the last start error, or 0. */
+void sip_route_exhausted_locked(struct sip_worker *sw, struct txn *t, int err,
+				const struct sip_cand_skip *sk);
+/* The on-error reaction of t for internal error e at branch br (side
+ * effects done): how failover should go, with *got and *rx. */
+enum sip_fo sip_error_reaction_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
+				      enum se_ierr e, struct sip_react *rx, bool *got);
+/* Nothing else will be tried after internal error e: answer upstream as
+ * rx (NULL: none) says, else the best response received, else e. */
+void sip_error_final_locked(struct sip_worker *sw, struct txn *t, const struct sip_react *rx,
+			    enum se_ierr e);
+
+/* proxy_react.c */
+/* The reaction to ev of t's route (the rule's reactions, then the pool's),
+ * with its side effects done for branch br's destination (blacklist, log
+ * line; br may be NULL before any branch exists: dst is used). Returns
+ * false when none applies. */
+bool sip_react_locked(struct sip_worker *sw, const struct txn *t, const struct txn_branch *br,
+		      const union sockaddr_any *dst, const struct react_event *ev,
+		      struct sip_react *out);
+/* The same for a request routed by tg that has no transaction route (an
+ * error before anything was sent). */
+bool sip_react_target(struct sip_worker *sw, const struct sip_target *tg,
+		      const struct react_event *ev, struct sip_react *out);
+/* Edits of a relayed response for r (status rewrite, header edits) into
+ * ed[0, cap); returns how many. */
+size_t sip_react_resp_edits(const struct sip_react *r, const struct se_msg *m, const char *buf,
+			    struct se_edit *ed, size_t cap);
+/* The header lines r adds to a local reply, in sw->extra_buf (NULL: none). */
+const char *sip_react_extra(struct sip_worker *sw, const struct sip_react *r);
+/* Answer t upstream as reaction r (PR_REPLY / PR_ABORT) says; e is the
+ * internal error that r replaces (its code and reason when r has none),
+ * or -1. */
+void sip_react_reply_locked(struct sip_worker *sw, struct txn *t, const struct sip_react *r,
+			    int e);
+/* Internal error e answered upstream: counted by id and logged. */
+void sip_ierr_count(struct sip_worker *sw, enum se_ierr e);
+/* Answer t with internal error e (counted, logged with its id). */
+void sip_ierr_reply_locked(struct sip_worker *sw, struct txn *t, enum se_ierr e);
+/* One header edit (policy_hdr_op) of name/value on m into ed[0, cap);
+ * returns how many edits it took. */
+size_t sip_hdr_edit(uint8_t op, const char *name, const char *value, const struct se_msg *m,
+		    const char *buf, struct se_edit *ed, size_t cap);
 
 /* proxy_probe.c */
 /* Per-policy probe state (at each sip_policy_install). */
@@ -259,8 +335,7 @@ int sip_listener_of(struct worker *w, const char *host, uint32_t hlen, uint16_t 
 int sip_listener_for_family(struct worker *w, int family);
 /* Our listener able to reach dst (same family), or -1 with *ierr set to
  * no_ipv4 / no_ipv6. */
-int sip_listener_to(struct sip_worker *sw, const union sockaddr_any *dst,
-		    const struct sip_ierr **ierr);
+int sip_listener_to(struct sip_worker *sw, const union sockaddr_any *dst, int *ierr);
 /* A policy destination's address as a sockaddr_any. */
 void sip_dest_addr(const struct policy_dest *d, union sockaddr_any *out);
 

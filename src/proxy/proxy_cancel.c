@@ -92,10 +92,11 @@ static void ack_forward(struct sip_worker *sw, uint8_t li, const struct se_msg *
 	if (m->max_forwards == 0)
 		return;
 	struct sip_target tg;
-	const struct sip_ierr *ierr = NULL;
+	int ierr = -1;
 	if (sip_target(sw, m, buf, li, src, &tg, &ierr) != 0 || tg.kind != SIP_TG_FORWARD) {
 		log_debug("ACK %.*s not forwarded: %s", (int)m->ruri_text.len,
-			  buf + m->ruri_text.off, ierr ? ierr->id : "no target");
+			  buf + m->ruri_text.off,
+			  ierr >= 0 ? se_ierr_info((enum se_ierr)ierr)->id : "no target");
 		return;
 	}
 	const struct se_via *v = se_msg_top_via(m);

@@ -196,7 +196,7 @@ static const char *reply_headers(struct sip_worker *sw, const struct policy_rule
 }
 
 static int dest_target(struct sip_worker *sw, const struct policy_dest *d, struct sip_target *tg,
-		       const struct sip_ierr **ierr)
+		       int *ierr)
 {
 	sip_dest_addr(d, &tg->dst);
 	int li = sip_listener_to(sw, &tg->dst, ierr);
@@ -208,7 +208,7 @@ static int dest_target(struct sip_worker *sw, const struct policy_dest *d, struc
 
 int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *buf,
 		     uint8_t listener, const union sockaddr_any *src, const struct se_uri *target,
-		     struct sip_target *tg, const struct sip_ierr **ierr)
+		     struct sip_target *tg, int *ierr)
 {
 	const struct policy *p = sw->pol;
 	struct sip_view v;
@@ -221,6 +221,7 @@ int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *
 		return 0;
 	}
 	const struct policy_rule *r = &p->rules[hit.rule];
+	pool_rule_hit(sw->ps, r);
 	tg->rule = r;
 	if (r->record_route >= 0)
 		tg->record_route = r->record_route && tg->record_route_allowed;
@@ -251,7 +252,7 @@ int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *
 		if (tg->new_ruri_p) {
 			struct se_uri nu;
 			if (se_uri_parse(tg->new_ruri_p, 0, tg->new_ruri_len, &nu, NULL) != 0) {
-				*ierr = &SIP_E_UNSUPPORTED_URI_SCHEME;
+				*ierr = SE_IERR_UNSUPPORTED_URI_SCHEME;
 				return SE_EINVAL;
 			}
 			return sip_uri_target(sw, tg->new_ruri_p, &nu, tg, ierr);
@@ -272,7 +273,7 @@ int sip_policy_route(struct sip_worker *sw, const struct se_msg *m, const char *
 	tg->n_cand = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		union sockaddr_any dst;
-		const struct sip_ierr *e = NULL;
+		int e = -1;
 		sip_dest_addr(&p->dests[order[i]], &dst);
 		int li = sip_listener_to(sw, &dst, &e);
 		if (li < 0)

@@ -28,6 +28,14 @@
 #define PROBE_BATCH 64
 #define PROBE_PREFIX SE_BRANCH_COOKIE "sEp."
 
+/* Now in CLOCK_MONOTONIC µs (uv_hrtime: the same clock in every process,
+ * and not the loop's cached millisecond), never 0. */
+static uint64_t probe_now_us(void)
+{
+	uint64_t us = uv_hrtime() / 1000;
+	return us ? us : 1;
+}
+
 static uint64_t probe_mac(uint64_t secret, uint32_t state, uint32_t seq)
 {
 	uint32_t v[2] = {state, seq};
@@ -87,10 +95,10 @@ static void probe_dest(struct sip_worker *sw, uint32_t di)
 	const struct policy_dest *d = &sw->pol->dests[di];
 	struct pool_dest_state *st = pool_dstate(sw->ps, d);
 	struct sip_probe_rt *rt = &sw->probe_rt[di];
-	uint64_t sent = atomic_load(&st->probe_sent_ms);
+	uint64_t sent = atomic_load(&st->probe_sent_us);
 	if (sent) {
-		if (sw->now >= sent + d->probe.timeout_ms) {
-			if (atomic_compare_exchange_strong(&st->probe_sent_ms, &sent, 0))
+		if (probe_now_us() >= sent + (uint64_t)d->probe.timeout_ms * 1000) {
+			if (atomic_compare_exchange_strong(&st->probe_sent_us, &sent, 0))
 				pool_probe_result(sw->ps, d, 0, 0, sw->now);
 			return;
 		}
@@ -104,7 +112,7 @@ static void probe_dest(struct sip_worker *sw, uint32_t di)
 	if (!pool_probe_due(sw->ps, d, sw->now))
 		return;
 	uint32_t seq = atomic_fetch_add(&st->probe_seq, 1) + 1;
-	atomic_store(&st->probe_sent_ms, sw->now ? sw->now : 1);
+	atomic_store(&st->probe_sent_us, probe_now_us());
 	rt->seq = seq;
 	rt->interval_ms = sw->w->cfg->timers.t1;
 	rt->next_ms = sw->now + rt->interval_ms;
@@ -170,11 +178,13 @@ bool sip_probe_response(struct sip_worker *sw, const struct se_msg *m, const cha
 		return true; /* a destination the policy no longer has */
 	const struct policy_dest *d = &sw->pol->dests[di];
 	struct pool_dest_state *st = pool_dstate(sw->ps, d);
-	uint64_t sent = atomic_load(&st->probe_sent_ms);
+	uint64_t sent = atomic_load(&st->probe_sent_us);
 	if (!sent || atomic_load(&st->probe_seq) != seq ||
-	    !atomic_compare_exchange_strong(&st->probe_sent_ms, &sent, 0))
+	    !atomic_compare_exchange_strong(&st->probe_sent_us, &sent, 0))
 		return true; /* late, or already timed out */
-	uint64_t rtt_ms = sw->now > sent ? sw->now - sent : 0;
-	pool_probe_result(sw->ps, d, m->status, (uint32_t)(rtt_ms * 1000), sw->now);
+	uint64_t now = probe_now_us();
+	uint64_t rtt = now > sent ? now - sent : 1; /* 0 would read as "no answer" */
+	pool_probe_result(sw->ps, d, m->status, rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt,
+			  sw->now);
 	return true;
 }

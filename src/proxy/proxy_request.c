@@ -103,28 +103,10 @@ size_t sip_received_edit(const struct se_msg *m, const char *buf, const union so
 size_t sip_rule_hdr_edits(const struct policy_rule *r, const struct se_msg *m, const char *buf,
 			  struct se_edit *ed, size_t cap)
 {
-	const struct se_hdr *h = se_msg_hdrs(m);
 	size_t ne = 0;
-	for (uint32_t i = 0; i < r->n_hdrs; i++) {
-		const struct policy_hdr_edit *e = &r->hdrs[i];
-		if (e->op == PH_REMOVE || e->op == PH_REPLACE) {
-			size_t nl = strlen(e->name);
-			enum se_hdr_id id = se_hdr_lookup(e->name, nl);
-			if (id != SE_HDR_OTHER && ne < cap) {
-				ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_HDR_ID, .idx = id};
-			} else {
-				for (uint16_t k = 0; k < m->hdr_count && ne < cap; k++)
-					if (h[k].id == SE_HDR_OTHER && h[k].name.len == nl &&
-					    strncasecmp(buf + h[k].name.off, e->name, nl) == 0)
-						ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_HDR,
-									    .idx = k};
-			}
-		}
-		if ((e->op == PH_ADD || e->op == PH_REPLACE) && ne < cap)
-			ed[ne++] = (struct se_edit){.op = SE_EDIT_ADD_HDR, .name = e->name,
-						    .data = e->value,
-						    .len = (uint32_t)strlen(e->value)};
-	}
+	for (uint32_t i = 0; i < r->n_hdrs && ne < cap; i++)
+		ne += sip_hdr_edit(r->hdrs[i].op, r->hdrs[i].name, r->hdrs[i].value, m, buf, &ed[ne],
+				   cap - ne);
 	return ne;
 }
 
@@ -177,6 +159,16 @@ int sip_branch_start_locked(struct sip_worker *sw, struct txn *t, const struct s
 	return 0;
 }
 
+/* Is the policy's single target tg->dst blacklisted? *bl then says how
+ * to answer. */
+static bool target_listed(struct sip_worker *sw, const struct sip_target *tg,
+			  struct blacklist_entry *bl)
+{
+	const union sockaddr_any *d = &tg->dst;
+	uint16_t port = ntohs(d->sa.sa_family == AF_INET6 ? d->in6.sin6_port : d->in.sin_port);
+	return blacklist_check(sw->ps->blacklist, &d->sa, port, CONFIG_TP_UDP, sw->now, bl);
+}
+
 int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
 			      const char *buf, const struct sip_target *tg)
 {
@@ -194,17 +186,27 @@ int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct
 		ne += sip_rule_hdr_edits(tg->rule, m, buf, &ed[ne], SIP_EDITS_MAX - 1 - ne);
 	uint32_t loop = txn_loop_hash(m, buf);
 	bool sent;
-	if (tg->pool == POLICY_NONE || tg->n_cand == 0) {
-		int rc = sip_branch_start_locked(sw, t, m, buf, ed, ne, &tg->dst, tg->listener,
-						 TXN_NO_CAND, loop, &sent);
-		return rc;
+	bool pooled = tg->pool != POLICY_NONE && tg->n_cand > 0;
+	bool reacts = tg->rule && (tg->rule->on.n || (pooled && sw->pol->pools[tg->pool].on.n));
+	if (!pooled && !reacts) {
+		/* a policy target (not a Route set's next hop) may be listed */
+		struct blacklist_entry bl;
+		if (tg->rule && target_listed(sw, tg, &bl)) {
+			atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_BLACKLISTED], 1,
+						  memory_order_relaxed);
+			sip_ierr_count(sw, SE_IERR_DESTINATION_BLACKLISTED);
+			sip_final_local_locked(sw, t, bl.code, bl.reason);
+			return 0;
+		}
+		return sip_branch_start_locked(sw, t, m, buf, ed, ne, &tg->dst, tg->listener,
+					       TXN_NO_CAND, loop, &sent);
 	}
-	/* a pool: a plan, and the request as forwarded kept for further tries
-	 * when failover may need one */
-	const struct policy_pool *pool = &sw->pol->pools[tg->pool];
-	const struct policy_failover *fo =
-		tg->rule && tg->rule->failover_set ? &tg->rule->failover : &pool->failover;
-	bool multi = tg->n_cand > 1 && fo->max_tries > 1;
+	/* a pool, or reactions to honour: a plan, and the request as forwarded
+	 * kept for further tries when failover may need one */
+	const struct policy_failover *fo = tg->rule->failover_set || !pooled
+						? &tg->rule->failover
+						: &sw->pol->pools[tg->pool].failover;
+	bool multi = pooled && tg->n_cand > 1 && fo->max_tries > 1;
 	int n = 0;
 	if (multi && (n = se_build(m, buf, ed, ne, sw->out2, sizeof(sw->out2))) < 0)
 		return n;
@@ -216,18 +218,13 @@ int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct
 	}
 	/* one try: built straight from the received request */
 	struct txn_route *r = t->route;
+	struct sip_cand_skip sk = {.why = SIP_SKIP_NONE};
 	r->next = 1;
-	r->tries = 1;
-	if (t->flags & TXN_F_INVITE && r->cand[0].state != POLICY_NONE) {
-		int rc = pool_state_acquire(sw->ps, r->cand[0].state, r->cand[0].max_inflight,
-					    r->cand[0].max_cps, sw->now);
-		if (rc != 0) {
-			atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_POOL_CAPPED], 1,
-						  memory_order_relaxed);
-			sip_final_local_ex_locked(sw, t, 503, NULL, "Retry-After: 5\r\n");
-			return 0;
-		}
+	if (!sip_cand_take_locked(sw, t, 0, &sk)) {
+		sip_route_exhausted_locked(sw, t, 0, &sk);
+		return 0;
 	}
+	r->tries = 1;
 	int rc = sip_branch_start_locked(sw, t, m, buf, ed, ne, &tg->dst, tg->listener, 0, loop,
 					 &sent);
 	if (rc == 0)
@@ -246,6 +243,31 @@ static void policy_reply_locked(struct sip_worker *sw, struct txn *t, const stru
 	if (tg->drop != SIP_DROP__COUNT)
 		atomic_fetch_add_explicit(&sw->st->drops[tg->drop], 1, memory_order_relaxed);
 	sip_final_local_ex_locked(sw, t, tg->code, tg->reason, tg->extra);
+}
+
+/* No target for m: internal error e, or what the rule's on-error reaction
+ * answers instead (stateless: no transaction exists yet). */
+static void target_error(struct sip_worker *sw, uint8_t li, const struct se_msg *m,
+			 const char *buf, const union sockaddr_any *rdst,
+			 const struct sip_target *tg, enum se_ierr e)
+{
+	const struct se_ierr_info *in = se_ierr_info(e);
+	struct react_event ev = {.event = PE_ERROR, .ierr = (int)e};
+	struct sip_react rx;
+	uint16_t code = in->code;
+	const char *reason = in->reason, *extra = NULL;
+	sip_ierr_count(sw, e);
+	if (sip_react_target(sw, tg, &ev, &rx) && rx.it->action == PR_REPLY) {
+		code = rx.it->code ? rx.it->code : code;
+		reason = react_str(rx.b, rx.it->reason);
+		if (!reason && code == in->code)
+			reason = in->reason;
+		extra = sip_react_extra(sw, &rx);
+	}
+	log_info("%.*s %.*s: %s (%u %s)", (int)m->method_name.len, buf + m->method_name.off,
+		 (int)m->ruri_text.len, buf + m->ruri_text.off, in->id, code,
+		 reason ? reason : se_reason_phrase(code));
+	sip_reply(sw, li, m, buf, rdst, code, reason, extra);
 }
 
 void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
@@ -291,17 +313,13 @@ void sip_request(struct sip_worker *sw, struct listener_rt *l, const char *buf,
 		return;
 	}
 	struct sip_target tg;
-	const struct sip_ierr *ierr = NULL;
+	int ierr = -1;
 	if (sip_target(sw, m, buf, li, src, &tg, &ierr) != 0) {
 		txn_table_unlock(sw->ss->txns, bucket);
-		if (ierr) {
-			log_info("%.*s %.*s: %s (%u %s)", (int)m->method_name.len,
-				 buf + m->method_name.off, (int)m->ruri_text.len,
-				 buf + m->ruri_text.off, ierr->id, ierr->code, ierr->reason);
-			sip_reply(sw, li, m, buf, &rdst, ierr->code, ierr->reason, NULL);
-		} else {
+		if (ierr >= 0)
+			target_error(sw, li, m, buf, &rdst, &tg, (enum se_ierr)ierr);
+		else
 			sip_reply(sw, li, m, buf, &rdst, 500, NULL, NULL);
-		}
 		return;
 	}
 	t = sip_txn_new_locked(sw, bucket, k.hash, k.key, k.len);

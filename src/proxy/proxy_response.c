@@ -67,21 +67,49 @@ void sip_final_local_locked(struct sip_worker *sw, struct txn *t, uint16_t code,
 	sip_final_local_ex_locked(sw, t, code, reason, NULL);
 }
 
-/* Send response m upstream for t, minus our Via. */
-static void forward_up_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
-			      const char *buf, bool keep)
+/* Send response m upstream for t, minus our Via, with reaction rx's
+ * rewrite and header edits (rx NULL: none). Returns the status code sent
+ * (0 when nothing could be built). */
+static uint16_t forward_up_ex_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
+				     const char *buf, bool keep, const struct sip_react *rx)
 {
-	struct se_edit ed = {.op = SE_EDIT_DROP_VIA_HOP, .idx = 0};
-	int n = se_build(m, buf, &ed, 1, sw->out, sizeof(sw->out));
+	struct se_edit ed[SIP_EDITS_MAX];
+	size_t ne = 0;
+	uint16_t code = m->status;
+	ed[ne++] = (struct se_edit){.op = SE_EDIT_DROP_VIA_HOP, .idx = 0};
+	if (rx) {
+		ne += sip_react_resp_edits(rx, m, buf, &ed[ne], SIP_EDITS_MAX - ne);
+		if (rx->it->code)
+			code = rx->it->code;
+	}
+	int n = se_build(m, buf, ed, ne, sw->out, sizeof(sw->out));
 	if (n < 0) {
 		log_warn("cannot forward a %u response: %s", m->status, se_strerror(n));
-		return;
+		return 0;
 	}
 	sip_send(sw, t->listener, &t->resp_dst, sw->out, (uint32_t)n);
 	if (keep) {
 		sip_store_replace(sw, &t->resp, &t->resp_len, sw->out, (uint32_t)n);
-		t->resp_code = m->status;
+		t->resp_code = code;
 	}
+	return code;
+}
+
+static void forward_up_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
+			      const char *buf, bool keep)
+{
+	forward_up_ex_locked(sw, t, m, buf, keep, NULL);
+}
+
+/* The provisional or success reaction to response m of branch br, if any
+ * (failure reactions are final_locked's). */
+static const struct sip_react *response_reaction(struct sip_worker *sw, struct txn *t,
+						 struct txn_branch *br, const struct se_msg *m,
+						 struct sip_react *rx)
+{
+	struct react_event ev = {.event = m->status < 200 ? PE_PROVISIONAL : PE_SUCCESS,
+				 .code = m->status};
+	return sip_react_locked(sw, t, br, NULL, &ev, rx) ? rx : NULL;
 }
 
 static void stateless_up(struct sip_worker *sw, const struct se_msg *m, const char *buf)
@@ -118,8 +146,13 @@ static void provisional_locked(struct sip_worker *sw, struct txn *t, struct txn_
 		return; /* not forwarded (§16.7 step 5) */
 	if ((t->flags & TXN_F_INVITE) && br->t_c) /* §16.7 step 2: Timer C restarts */
 		br->t_c = sw->now + cfg->timers.timer_c;
-	if (!(t->flags & TXN_F_FINAL))
-		forward_up_locked(sw, t, m, buf, true);
+	if (t->flags & TXN_F_FINAL)
+		return;
+	struct sip_react rxs;
+	const struct sip_react *rx = response_reaction(sw, t, br, m, &rxs);
+	if (rx && rx->it->action == PR_DROP)
+		return; /* the policy keeps it from upstream */
+	forward_up_ex_locked(sw, t, m, buf, true, rx);
 }
 
 bool sip_txn_branches_pending(const struct txn *t)
@@ -181,19 +214,74 @@ static uint32_t retry_after(const struct se_msg *m, const char *buf)
 	return v < 86400 ? v : 86400;
 }
 
+/*
+ * A 3xx-6xx final of branch br while no final went upstream (§16.7): the
+ * policy's failure reaction first (relay it now, answer otherwise, or
+ * fail over whatever the codes), else keep it if it is the best, try the
+ * next destination when the plan says so, and send the best response up
+ * once no branch is left.
+ */
+static void failure_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
+			   const struct se_msg *m, const char *buf)
+{
+	uint16_t code = m->status;
+	enum pool_fail why = code == 503 ? PF_FAIL_503
+			     : code >= 500 && code < 600 ? PF_FAIL_5XX
+							 : PF_FAIL__COUNT;
+	uint32_t ra = code == 503 ? retry_after(m, buf) : 0;
+	enum sip_fo mode = SIP_FO_PLAN;
+	struct sip_react rx;
+	struct react_event ev = {.event = PE_FAILURE, .code = code};
+	if (t->route && sip_react_locked(sw, t, br, NULL, &ev, &rx)) {
+		switch (rx.it->action) {
+		case PR_RELAY: /* upstream now, as it is (or rewritten) */
+			sip_failover_locked(sw, t, br, why, code, ra, SIP_FO_NEVER);
+			if (!sip_txn_branches_pending(t)) {
+				uint16_t sent = forward_up_ex_locked(sw, t, m, buf, true, &rx);
+				if (sent)
+					server_final_locked(sw, t, sent);
+				else
+					sip_send_best_locked(sw, t, 500, NULL);
+				return;
+			}
+			/* another try still runs: it may do better */
+			keep_if_best_locked(sw, t, code, buf, m->msg_len);
+			return;
+		case PR_REPLY:
+			sip_failover_locked(sw, t, br, why, code, ra, SIP_FO_NEVER);
+			sip_react_reply_locked(sw, t, &rx, -1);
+			return;
+		case PR_FAILOVER:
+			mode = SIP_FO_FORCE;
+			break;
+		default:
+			break;
+		}
+	}
+	keep_if_best_locked(sw, t, code, buf, m->msg_len);
+	if (sip_failover_locked(sw, t, br, why, code, ra, mode))
+		return;
+	if (!sip_txn_branches_pending(t))
+		sip_send_best_locked(sw, t, 500, NULL);
+}
+
 static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
 			 const struct se_msg *m, const char *buf)
 {
 	const struct config *cfg = sw->w->cfg;
 	bool invite = t->flags & TXN_F_INVITE;
 	uint16_t code = m->status;
+	struct sip_react rxs;
+	const struct sip_react *rx = NULL;
 	if (br->state == TC_COMPLETED || br->state == TC_ACCEPTED ||
 	    br->state == TC_TERMINATED) {
-		/* a retransmitted final: repeat our ACK (§17.1.1.2); 2xx go up */
+		/* a retransmitted final: repeat our ACK (§17.1.1.2); 2xx go up,
+		 * rewritten as the first was */
 		if (invite && code >= 300 && br->state == TC_COMPLETED && br->req)
 			sip_send(sw, br->listener, &br->dst, br->req, br->req_len);
 		else if (invite && code < 300)
-			forward_up_locked(sw, t, m, buf, false);
+			forward_up_ex_locked(sw, t, m, buf, false,
+					     t->route ? response_reaction(sw, t, br, m, &rxs) : NULL);
 		atomic_fetch_add_explicit(&sw->st->retransmissions, 1, memory_order_relaxed);
 		return;
 	}
@@ -202,12 +290,14 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 	br->t_c = 0;
 	if (code < 300)
 		sip_branch_done_locked(sw, t, br, true);
+	if (code < 300 && t->route)
+		rx = response_reaction(sw, t, br, m, &rxs);
 	if (invite && code < 300) { /* RFC 6026: Accepted, Timer M */
 		br->state = TC_ACCEPTED;
 		br->t_timeout = sw->now + 64 * cfg->timers.t1;
-		forward_up_locked(sw, t, m, buf, true);
+		uint16_t sent = forward_up_ex_locked(sw, t, m, buf, true, rx);
 		if (!(t->flags & TXN_F_FINAL))
-			server_final_locked(sw, t, code);
+			server_final_locked(sw, t, sent ? sent : code);
 		return;
 	}
 	if (invite) { /* §17.1.1.3: ACK it ourselves; Timer D */
@@ -227,26 +317,22 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 		br->req_len = 0;
 		if (code < 300) { /* a 2xx to a non-INVITE ends the search */
 			if (!(t->flags & TXN_F_FINAL)) {
-				forward_up_locked(sw, t, m, buf, true);
-				server_final_locked(sw, t, code);
+				uint16_t sent = forward_up_ex_locked(sw, t, m, buf, true, rx);
+				server_final_locked(sw, t, sent ? sent : code);
 			}
 			return;
 		}
 	}
-	if (t->flags & TXN_F_FINAL) {
+	/* a branch we cancelled ourselves (Timer C) ends with its 487: the
+	 * request was answered or went elsewhere, so it is neither a best
+	 * response nor a reason to fail over */
+	if ((t->flags & TXN_F_FINAL) || (br->cancel && !(t->flags & TXN_F_CANCELLED))) {
 		sip_branch_done_locked(sw, t, br, true);
+		if (!(t->flags & TXN_F_FINAL) && !sip_txn_branches_pending(t))
+			sip_send_best_locked(sw, t, 500, NULL);
 		return;
 	}
-	/* §16.7: keep the best final; a failed try may go to the next
-	 * destination; the best goes up once no branch is left */
-	keep_if_best_locked(sw, t, code, buf, m->msg_len);
-	enum pool_fail why = code == 503 ? PF_FAIL_503
-			     : code >= 500 && code < 600 ? PF_FAIL_5XX
-							 : PF_FAIL__COUNT;
-	if (sip_failover_locked(sw, t, br, why, code, code == 503 ? retry_after(m, buf) : 0))
-		return;
-	if (!sip_txn_branches_pending(t))
-		sip_send_best_locked(sw, t, 500, NULL);
+	failure_locked(sw, t, br, m, buf);
 }
 
 static void cancel_response_locked(struct txn *t, uint32_t bi)

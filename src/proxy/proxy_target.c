@@ -12,19 +12,6 @@
 
 #include <string.h>
 
-const struct sip_ierr SIP_E_CLIENT_TIMEOUT = {408, "Client Timeout", "client_timeout"};
-const struct sip_ierr SIP_E_INVITE_TIMEOUT = {408, "INVITE Timeout", "invite_timeout"};
-const struct sip_ierr SIP_E_NO_DNS = {
-	478, "Destination Requires Unsupported DNS Resolution", "no_dns"};
-const struct sip_ierr SIP_E_NO_IPV4 = {
-	478, "Destination Requires Unsupported IPv4", "no_ipv4"};
-const struct sip_ierr SIP_E_NO_IPV6 = {
-	478, "Destination Requires Unsupported IPv6", "no_ipv6"};
-const struct sip_ierr SIP_E_UNSUPPORTED_URI_SCHEME = {416, "Unsupported URI Scheme",
-						      "unsupported_uri_scheme"};
-const struct sip_ierr SIP_E_UNSUPPORTED_TRANSPORT = {478, "Unsupported Transport",
-						     "unsupported_transport"};
-
 int sip_listener_of(struct worker *w, const char *host, uint32_t hlen, uint16_t port)
 {
 	if (port == 0)
@@ -47,11 +34,11 @@ int sip_listener_for_family(struct worker *w, int family)
 }
 
 int sip_listener_to(struct sip_worker *sw, const union sockaddr_any *dst,
-		    const struct sip_ierr **ierr)
+		    int *ierr)
 {
 	int li = sip_listener_for_family(sw->w, dst->sa.sa_family);
 	if (li < 0)
-		*ierr = dst->sa.sa_family == AF_INET6 ? &SIP_E_NO_IPV6 : &SIP_E_NO_IPV4;
+		*ierr = dst->sa.sa_family == AF_INET6 ? SE_IERR_NO_IPV6 : SE_IERR_NO_IPV4;
 	return li;
 }
 
@@ -73,24 +60,24 @@ static bool uri_is_us(struct worker *w, const char *b, const struct se_uri *u)
 }
 
 int sip_uri_target(struct sip_worker *sw, const char *b, const struct se_uri *u,
-		   struct sip_target *tg, const struct sip_ierr **ierr)
+		   struct sip_target *tg, int *ierr)
 {
 	if (u->scheme == SE_URI_SIPS) {
-		*ierr = &SIP_E_UNSUPPORTED_TRANSPORT; /* no TLS listener yet */
+		*ierr = SE_IERR_UNSUPPORTED_TRANSPORT; /* no TLS listener yet */
 		return SE_EINVAL;
 	}
 	if (u->scheme != SE_URI_SIP) {
-		*ierr = &SIP_E_UNSUPPORTED_URI_SCHEME;
+		*ierr = SE_IERR_UNSUPPORTED_URI_SCHEME;
 		return SE_EINVAL;
 	}
 	if (u->transport.len && !se_range_ieq(b, u->transport, "udp")) {
-		*ierr = &SIP_E_UNSUPPORTED_TRANSPORT;
+		*ierr = SE_IERR_UNSUPPORTED_TRANSPORT;
 		return SE_EINVAL;
 	}
 	struct se_range host = u->maddr.len ? u->maddr : u->host;
 	uint16_t port = (u->flags & SE_URI_F_PORT) ? u->port : 5060;
 	if (sip_host_addr(b + host.off, host.len, port, &tg->dst) != 0) {
-		*ierr = &SIP_E_NO_DNS;
+		*ierr = SE_IERR_NO_DNS;
 		return SE_EINVAL;
 	}
 	int li = sip_listener_to(sw, &tg->dst, ierr);
@@ -108,7 +95,7 @@ static bool dialog_creating(const struct se_msg *m)
 }
 
 int sip_target(struct sip_worker *sw, const struct se_msg *m, const char *buf, uint8_t listener,
-	       const union sockaddr_any *src, struct sip_target *tg, const struct sip_ierr **ierr)
+	       const union sockaddr_any *src, struct sip_target *tg, int *ierr)
 {
 	const struct se_elem *el = se_msg_elems(m);
 	struct se_uri ru;

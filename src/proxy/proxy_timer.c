@@ -46,6 +46,29 @@ void sip_txn_rearm_locked(struct sip_worker *sw, struct txn *t)
 		twheel_arm(w, &t->timer, when);
 }
 
+/* Timer C fired on branch br and nothing went upstream yet: the policy's
+ * invite-timeout reaction (else its on-error one for invite_timeout) may
+ * try the next destination or answer otherwise; by default 408 INVITE
+ * Timeout (DESIGN.md internal errors). */
+static void invite_timeout_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br)
+{
+	struct sip_react rx;
+	struct react_event ev = {.event = PE_INVITE_TIMEOUT};
+	bool got = false;
+	if (t->route) {
+		got = sip_react_locked(sw, t, br, NULL, &ev, &rx);
+		if (!got)
+			sip_error_reaction_locked(sw, t, br, SE_IERR_INVITE_TIMEOUT, &rx, &got);
+	}
+	if (got && rx.it->action == PR_FAILOVER &&
+	    sip_failover_locked(sw, t, br, PF_FAIL_TIMEOUT, 0, 0, SIP_FO_FORCE))
+		return;
+	if (got && rx.it->action == PR_REPLY)
+		sip_react_reply_locked(sw, t, &rx, SE_IERR_INVITE_TIMEOUT);
+	else
+		sip_ierr_reply_locked(sw, t, SE_IERR_INVITE_TIMEOUT);
+}
+
 /* Branch timers. Returns true when the branch timed out without any
  * final response (Timer B/F), which the server side must answer. */
 static bool branch_timers_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br)
@@ -83,12 +106,8 @@ static bool branch_timers_locked(struct sip_worker *sw, struct txn *t, struct tx
 			br->t_retrans = br->t_timeout = 0;
 		}
 		sip_branch_done_locked(sw, t, br, false);
-		if (!(t->flags & TXN_F_FINAL)) {
-			log_info("transaction %x.%x: invite_timeout (408 INVITE Timeout)",
-				 t->bucket, t->label);
-			sip_final_local_locked(sw, t, SIP_E_INVITE_TIMEOUT.code,
-					       SIP_E_INVITE_TIMEOUT.reason);
-		}
+		if (!(t->flags & TXN_F_FINAL))
+			invite_timeout_locked(sw, t, br);
 	}
 	if (br->t_timeout && br->t_timeout <= now) {
 		bool unanswered = br->state == TC_CALLING || br->state == TC_PROCEEDING;
@@ -111,14 +130,22 @@ static void txn_timer_locked(struct sip_worker *sw, struct txn *t)
 			all_done = all_done && branch_done(br);
 			continue;
 		}
-		/* an unanswered try: passive health, and maybe the next one */
-		bool next = sip_failover_locked(sw, t, br, PF_FAIL_TIMEOUT, 0, 0);
+		/* an unanswered try: passive health, the policy's on-error
+		 * reaction for client_timeout, and maybe the next one */
+		struct sip_react rx;
+		bool got = false;
+		enum sip_fo mode = t->flags & (TXN_F_FINAL | TXN_F_CANCELLED)
+					   ? SIP_FO_PLAN
+					   : sip_error_reaction_locked(sw, t, br, SE_IERR_CLIENT_TIMEOUT,
+								       &rx, &got);
+		bool next = sip_failover_locked(sw, t, br, PF_FAIL_TIMEOUT, 0, 0, mode);
 		if (!next && !(t->flags & TXN_F_FINAL) && !sip_txn_branches_pending(t)) {
 			if (t->flags & TXN_F_CANCELLED)
 				sip_final_local_locked(sw, t, 487, NULL);
-			else if (t->flags & TXN_F_INVITE || t->best)
-				sip_send_best_locked(sw, t, SIP_E_CLIENT_TIMEOUT.code,
-						     SIP_E_CLIENT_TIMEOUT.reason);
+			else if (t->flags & TXN_F_INVITE || t->best ||
+				 (got && rx.it->action == PR_REPLY))
+				sip_error_final_locked(sw, t, got ? &rx : NULL,
+						       SE_IERR_CLIENT_TIMEOUT);
 			else { /* RFC 4320: never a 408 to a non-INVITE; the client
 				* times out by itself. Keep absorbing for Timer J. */
 				sip_txn_final_locked(sw, t);

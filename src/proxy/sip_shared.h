@@ -2,7 +2,8 @@
  * The SIP layer's state in the shared arena (struct shared's `sip`):
  * transaction table, one timer wheel per worker slot, per-slot counters,
  * and the key that authenticates our branches (the pools' state is the
- * runtime's: struct shared's `pools`, kept across policy reloads). Created by the master before fork (proxy_hooks.c).
+ * runtime's: struct shared's `pools`, kept across policy reloads).
+ * Created by the master before fork (proxy_hooks.c).
  */
 #ifndef SE_PROXY_SIP_SHARED_H
 #define SE_PROXY_SIP_SHARED_H
@@ -11,7 +12,9 @@
 #include <stdint.h>
 
 #include <sipedge/hdr.h>
+#include <sipedge/ierr.h>
 
+#include "../policy/policy.h" /* PE__COUNT */
 #include "../txn/twheel.h"
 #include "../txn/txn_table.h"
 
@@ -48,6 +51,8 @@ struct sip_stats {
 	_Atomic int64_t txn_owned;          /* live transactions owned by the slot */
 	_Atomic int64_t txn_pending;        /* of those, still without a final upstream */
 	_Atomic uint64_t retransmissions;   /* absorbed or re-sent */
+	_Atomic uint64_t ierrs[SE_IERR__COUNT]; /* internal errors answered, by id */
+	_Atomic uint64_t reactions[PE__COUNT];  /* policy reactions applied, by event */
 };
 
 struct sip_shared {

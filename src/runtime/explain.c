@@ -26,7 +26,8 @@ int explain_request(struct pool_shared *ps, const struct policy *p, const char *
 	    .call_id = rq.call_id.p, .call_id_len = rq.call_id.len,
 	    .from_user = rq.from_user.p, .from_user_len = rq.from_user.len,
 	    .ruri_user = rq.ruri_user.p, .ruri_user_len = rq.ruri_user.len,
-	    .src = rq.src.sa.sa_family == AF_UNSPEC ? NULL : &rq.src.sa};
+	    .src = rq.src.sa.sa_family == AF_UNSPEC ? NULL : &rq.src.sa,
+	    .peek = true};
 	uint32_t order[256];
 	uint32_t n = pool_select(ps, p, hit.pool, &keys, now_ms, order, 256);
 	fprintf(f, "pool '%s': %u of %u destination%s usable, tried in this order:\n", pool->name,
@@ -54,12 +55,20 @@ int explain_offline(const struct policy *p, const char *line, const char *from_i
 	struct arena *a;
 	struct pool_shared *ps;
 	const char *why = NULL;
-	int rc = arena_create(4u << 20, &a);
+	/* The tables below, twice over, plus room for the reactions. */
+	size_t size = (4u << 20) + (size_t)(p->n_rules + p->n_dests + p->n_pools) * 512u;
+	int rc = arena_create(size, &a);
 	if (rc != 0) {
 		fprintf(stderr, "sipedge: arena for --explain: %s\n", se_strerror(rc));
 		return 1;
 	}
-	rc = pool_shared_create(a, 1024, 256, 16, &ps);
+	/* Room for this policy alone: its records, every reaction distinct. */
+	const struct pool_caps caps = {.dests = p->n_dests + 1,
+				       .pools = p->n_pools + 1,
+				       .rules = p->n_rules + 1,
+				       .reacts = p->n_rules + p->n_pools + 1,
+				       .blacklist = 16};
+	rc = pool_shared_create(a, &caps, &ps);
 	if (rc == 0)
 		rc = pool_bind(ps, (struct policy *)p, true, &why);
 	if (rc != 0) {

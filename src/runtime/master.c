@@ -42,6 +42,7 @@
 #include "xmem.h"
 
 #include "../ctl/ctl_master.h"
+#include "../ctl/ctl_registry.h"
 #include "../pool/pool.h"
 
 #include <sipedge/error.h>
@@ -52,6 +53,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MASTER_STORM_RESTARTS   5
@@ -65,6 +67,8 @@
  * generation names, kept across reloads. */
 #define MASTER_POOL_DESTS       8192u
 #define MASTER_POOL_POOLS       1024u
+#define MASTER_POOL_RULES       (1u << 17)
+#define MASTER_POOL_REACTS      4096u
 #define MASTER_BLACKLIST        4096u
 
 static_assert((int)LOG_LV_ERROR == (int)CONFIG_LOG_ERROR &&
@@ -113,6 +117,7 @@ struct master {
 	bool stopping;
 	bool killed; /* SIGKILL sent to the stragglers */
 	struct ctl_master *ctl; /* control socket, /metrics, worker channels */
+	struct ctl_policy_ops ctl_policy; /* what its policy commands use */
 };
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -141,10 +146,15 @@ static int master_setup_shared(struct master *m)
 	sh->nslots = m->nslots;
 	sh->slots = (struct worker_slot *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
 	sh->start_ms = spawn_now_ms();
+	atomic_store(&sh->policy_loaded_at, (int64_t)time(NULL));
 	m->sh = sh;
 	const char *why = NULL;
-	rc = pool_shared_create(m->arena, MASTER_POOL_DESTS, MASTER_POOL_POOLS, MASTER_BLACKLIST,
-	                        &sh->pools);
+	const struct pool_caps caps = {.dests = MASTER_POOL_DESTS,
+				       .pools = MASTER_POOL_POOLS,
+				       .rules = MASTER_POOL_RULES,
+				       .reacts = MASTER_POOL_REACTS,
+				       .blacklist = MASTER_BLACKLIST};
+	rc = pool_shared_create(m->arena, &caps, &sh->pools);
 	if (rc == 0)
 		rc = pool_bind(sh->pools, m->policy, true, &why);
 	if (rc != 0) {
@@ -500,16 +510,41 @@ static void master_on_collect_timer(uv_timer_t *t)
 		uv_timer_stop(t);
 }
 
-/* SIGHUP: a new policy generation, or the old one kept (reload.h). */
-static void master_reload(struct master *m)
+/* A new policy generation, or the old one kept (reload.h). */
+static int master_reload(struct master *m, struct ydoc_errs *errs)
+{
+	int rc = reload_policy(m->sh, &m->cfg, &m->policy, &m->reload, errs);
+	if (rc != 0) {
+		atomic_fetch_add(&m->sh->reloads_failed, 1);
+		return rc;
+	}
+	atomic_store(&m->sh->policy_loaded_at, (int64_t)time(NULL));
+	if (m->reload.n_retired > 0)
+		uv_timer_start(&m->collect_timer, master_on_collect_timer, 1000, 1000);
+	return 0;
+}
+
+static void master_on_sighup(struct master *m)
 {
 	struct ydoc_errs errs;
 	ydoc_errs_init(&errs);
 	log_info("SIGHUP: reloading the policy %s", m->cfg.policy);
-	if (reload_policy(m->sh, &m->cfg, &m->policy, &m->reload, &errs) == 0 &&
-	    m->reload.n_retired > 0)
-		uv_timer_start(&m->collect_timer, master_on_collect_timer, 1000, 1000);
+	master_reload(m, &errs);
 	ydoc_errs_free(&errs);
+}
+
+/* ---- what the control socket's policy commands use (ctl_registry.h) ---- */
+
+static const struct policy *master_ctl_policy(void *arg)
+{
+	return ((struct master *)arg)->policy;
+}
+
+static int master_ctl_reload(void *arg, struct ydoc_errs *errs)
+{
+	struct master *m = arg;
+	log_info("control: reloading the policy %s", m->cfg.policy);
+	return master_reload(m, errs);
 }
 
 static void master_on_signal(uv_signal_t *h, int signum)
@@ -527,7 +562,7 @@ static void master_on_signal(uv_signal_t *h, int signum)
 		master_stop(m, "SIGINT");
 		break;
 	case SIGHUP:
-		master_reload(m);
+		master_on_sighup(m);
 		break;
 	case SIGUSR1:
 		if (log_reopen() == 0)
@@ -617,7 +652,10 @@ static int master_start(struct master *m)
 		return rc;
 	if ((rc = master_setup_loop(m)) != 0)
 		return rc;
-	if ((rc = ctl_master_start(&m->ctl, &m->loop, m->sh, &m->cfg, m->config_path)) != 0)
+	m->ctl_policy = (struct ctl_policy_ops){
+	    .arg = m, .current = master_ctl_policy, .reload = master_ctl_reload};
+	if ((rc = ctl_master_start(&m->ctl, &m->loop, m->sh, &m->cfg, m->config_path,
+				   &m->ctl_policy)) != 0)
 		return rc;
 	for (uint32_t s = 0; s < m->nslots; s++) {
 		if ((rc = master_spawn(m, s)) != 0) {

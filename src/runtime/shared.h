@@ -61,6 +61,9 @@ struct shared {
 	struct policy_source *_Atomic policy_src; /* the files of that generation
 						   * (NULL: the start-up policy,
 						   * inherited through fork) */
+	_Atomic uint64_t reloads_failed; /* policy reloads refused (SIGHUP or control) */
+	_Atomic int64_t policy_loaded_at; /* wall-clock seconds the generation in force
+					   * was installed (the master's start for 0) */
 	struct pool_shared *pools;   /* pools' live state, blacklist (src/pool) */
 	uint64_t start_ms;           /* master start, CLOCK_MONOTONIC ms */
 	void *sip;                   /* the SIP layer's shared root (opaque here) */

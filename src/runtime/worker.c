@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "../ctl/ctl_worker.h"
+#include "../policy/policy.h"
 #include "worker_udp.h"
 #include "xmem.h"
 
@@ -266,6 +267,11 @@ _Noreturn void worker_main(const struct worker_init *wi)
 
 	if (w->hooks->stop)
 		w->hooks->stop(w);
+	/* a policy compiled here after a reload is ours (the start-up one is
+	 * the master's image) */
+	if (w->policy != w->policy_inherited)
+		policy_free((struct policy *)w->policy);
+	w->policy = NULL;
 	int rc = uv_loop_close(&w->loop);
 	if (rc != 0)
 		log_warn("uv_loop_close: %s", uv_strerror(rc));

@@ -40,6 +40,7 @@
 #include <pcre2.h>
 
 #include "policy.h"
+#include "policy_dump.h"
 #include "policy_match.h"
 
 #define MAX_LINES 40
@@ -81,20 +82,6 @@ static const char *write_file(const char *text)
 
 /* ---- canonical dump --------------------------------------------------- */
 
-struct out {
-	char *buf;
-	size_t len, size;
-};
-
-__attribute__((format(printf, 2, 3))) static void out(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < o->size - o->len);
-	o->len += (size_t)n;
-}
 
 static void dump_sockaddr(struct out *o, const struct sockaddr *sa)
 {
@@ -110,37 +97,7 @@ static void dump_sockaddr(struct out *o, const struct sockaddr *sa)
 	}
 }
 
-static void dump_cidr(struct out *o, const struct policy_cidr *c)
-{
-	static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	char a[INET6_ADDRSTRLEN];
-	if (memcmp(c->addr, v4, 12) == 0 && c->bits >= 96) {
-		inet_ntop(AF_INET, c->addr + 12, a, sizeof(a));
-		out(o, " %s/%u", a, c->bits - 96);
-	} else {
-		inet_ntop(AF_INET6, c->addr, a, sizeof(a));
-		out(o, " %s/%u", a, c->bits);
-	}
-}
 
-/* Codes as ranges: "100-407,409-499". */
-static void dump_codes(struct out *o, const struct policy_codes *c)
-{
-	const char *sep = "";
-	for (unsigned code = 100; code <= 699; code++) {
-		if (!policy_codes_has(c, code))
-			continue;
-		unsigned end = code;
-		while (end < 699 && policy_codes_has(c, end + 1))
-			end++;
-		if (end == code)
-			out(o, "%s%u", sep, code);
-		else
-			out(o, "%s%u-%u", sep, code, end);
-		sep = ",";
-		code = end;
-	}
-}
 
 static void dump_probe(struct out *o, const struct policy_probe *pr)
 {

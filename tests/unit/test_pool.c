@@ -32,6 +32,9 @@
 
 #include <cmocka.h>
 
+/* Table sizes: destinations, pools, blacklist entries (16 rules, no reactions). */
+#define CAPS(d, p, bl) (&(struct pool_caps){.dests = (d), .pools = (p), .rules = 16, .blacklist = (bl)})
+
 #define T0          1000000u /* fake now, ms */
 #define MAXD        300
 #define MAXP        8
@@ -58,7 +61,7 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(arena_create(8u << 20, &f->a), 0);
-	assert_int_equal(pool_shared_create(f->a, 1000, 60, 64, &f->ps), 0);
+	assert_int_equal(pool_shared_create(f->a, CAPS(1000, 60, 64), &f->ps), 0);
 	f->p.pools = f->pool;
 	f->p.dests = f->dest;
 	*state = f;
@@ -191,9 +194,9 @@ static void test_create_caps(void **state)
 	assert_non_null(f->ps->blacklist);
 	assert_int_equal((uintptr_t)f->ps->dests % 64, 0);
 	assert_int_equal(sizeof(struct pool_dest_state) % 64, 0);
-	assert_int_equal(pool_shared_create(f->a, 0, 4, 4, &ps), SE_EINVAL);
-	assert_int_equal(pool_shared_create(f->a, 4, POOL_TABLE_MAX + 1, 4, &ps), SE_EINVAL);
-	assert_int_equal(pool_shared_create(f->a, 3, 3, 0, &ps), 0);
+	assert_int_equal(pool_shared_create(f->a, CAPS(0, 4, 4), &ps), SE_EINVAL);
+	assert_int_equal(pool_shared_create(f->a, CAPS(4, POOL_TABLE_MAX + 1, 4), &ps), SE_EINVAL);
+	assert_int_equal(pool_shared_create(f->a, CAPS(3, 3, 0), &ps), 0);
 	assert_int_equal(ps->dest_cap, 4);
 	assert_null(ps->blacklist);
 }
@@ -205,7 +208,7 @@ static void test_create_enomem(void **state)
 	struct pool_shared *ps;
 
 	assert_int_equal(arena_create(256u << 10, &a), 0);
-	assert_int_equal(pool_shared_create(a, 1u << 16, 4, 4, &ps), SE_ENOMEM);
+	assert_int_equal(pool_shared_create(a, CAPS(1u << 16, 4, 4), &ps), SE_ENOMEM);
 	arena_destroy(a);
 }
 
@@ -248,7 +251,7 @@ static void test_bind_table_full(void **state)
 	struct fx *f = *state;
 	const char *why = NULL;
 
-	assert_int_equal(pool_shared_create(f->a, 4, 4, 0, &f->ps), 0);
+	assert_int_equal(pool_shared_create(f->a, CAPS(4, 4, 0), &f->ps), 0);
 	fx_pool(f, "a", PALG_ROUND_ROBIN);
 	for (int i = 0; i < 5; i++)
 		fx_dest(f, 1);
