@@ -409,8 +409,8 @@ static void ctl_cmd_policy_check(struct ctl_call *c, json_t *params)
  * --explain` for the policy in force, with the destinations' health as the
  * workers see it (a disabled or down one is left out of the order), and
  * the matching rule and pool by name (null when none). Asking a round-robin
- * or weighted pool for its order takes one turn of its rotation, as a call
- * would (pool_select).
+ * or weighted pool for its order shows the next call's and leaves the
+ * rotation where it is (pool_keys.peek).
  */
 static void ctl_cmd_route(struct ctl_call *c, json_t *params)
 {

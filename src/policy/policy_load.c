@@ -286,7 +286,9 @@ void *pload_regex(struct pload *ld, const struct ydoc_node *n, const char *what,
 
 static int read_disk(const char *path, char **buf, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in place of a file must not hang the master
+	 * (a reload, `sipedgectl policy check`); it is refused just below */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	struct stat st;

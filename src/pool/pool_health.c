@@ -174,7 +174,12 @@ static bool cps_take(struct pool_dest_state *s, uint32_t cap, uint64_t now_ms)
 	uint64_t next;
 
 	do {
-		if ((w >> 32) == sec) {
+		/* A worker whose loop clock lags may still be in the previous
+		 * second: the stored second is then newer (wrap-safe), and it
+		 * counts in that one rather than resetting it backwards, which
+		 * would let more than cap through around the boundary. */
+		uint32_t stored = (uint32_t)(w >> 32);
+		if (stored == sec || (int32_t)(stored - (uint32_t)sec) > 0) {
 			if ((w & 0xffffffffu) >= cap)
 				return false;
 			next = w + 1;

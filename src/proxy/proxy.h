@@ -159,7 +159,9 @@ struct sip_cand_skip {
 /* How sip_failover_locked decides whether to try the next destination. */
 enum sip_fo {
 	SIP_FO_PLAN = 0, /* as the failover plan says (codes, on_timeout, ...) */
-	SIP_FO_FORCE,    /* a reaction says so: whatever the codes, even after Timer C */
+	SIP_FO_FORCE,    /* a reaction says so: whatever the codes (within Timer C) */
+	SIP_FO_RESTART,  /* invite-timeout reaction: a new try after Timer C fired,
+			  * with a Timer C of its own */
 	SIP_FO_NEVER,    /* a reaction answered: only feed passive health */
 };
 

@@ -308,13 +308,13 @@ bool sip_failover_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 	if (why != PF_FAIL__COUNT && c->state != POLICY_NONE)
 		pool_state_fail(sw->ps, c->state, &r->passive, r->probing, why, retry_after,
 				sw->now);
-	bool allowed = mode == SIP_FO_FORCE ||
+	bool allowed = mode == SIP_FO_FORCE || mode == SIP_FO_RESTART ||
 		       (mode == SIP_FO_PLAN && (why == PF_FAIL_TIMEOUT     ? r->on_timeout
 						: why == PF_FAIL_TRANSPORT ? r->on_transport_error
 									   : policy_codes_has(&r->codes, code)));
 	/* §16.8: Timer C bounds the whole INVITE attempt, not each try; a
 	 * reaction that fails over on the INVITE timeout itself starts anew */
-	bool in_time = mode == SIP_FO_FORCE || !(t->flags & TXN_F_INVITE) ||
+	bool in_time = mode == SIP_FO_RESTART || !(t->flags & TXN_F_INVITE) ||
 		       sw->now < t->created_ms + sw->w->cfg->timers.timer_c;
 	if (!allowed || !in_time || (t->flags & (TXN_F_FINAL | TXN_F_CANCELLED)) ||
 	    r->next >= r->n || r->tries >= r->max_tries || !r->fwd)

@@ -83,6 +83,16 @@ static uint16_t forward_up_ex_locked(struct sip_worker *sw, struct txn *t, const
 			code = rx->it->code;
 	}
 	int n = se_build(m, buf, ed, ne, sw->out, sizeof(sw->out));
+	if (n < 0 && rx) {
+		/* the reaction's edits do not fit this response (say, a header
+		 * both removed and replaced): it goes up unedited rather than
+		 * not at all (a 2xx must never be lost) */
+		log_warn("a %u response: the reaction at policy line %u cannot edit it (%s): relayed "
+			 "as received",
+			 m->status, (unsigned)rx->it->line, se_strerror(n));
+		code = m->status;
+		n = se_build(m, buf, ed, 1, sw->out, sizeof(sw->out));
+	}
 	if (n < 0) {
 		log_warn("cannot forward a %u response: %s", m->status, se_strerror(n));
 		return 0;
@@ -232,7 +242,9 @@ static void failure_locked(struct sip_worker *sw, struct txn *t, struct txn_bran
 	enum sip_fo mode = SIP_FO_PLAN;
 	struct sip_react rx;
 	struct react_event ev = {.event = PE_FAILURE, .code = code};
-	if (t->route && sip_react_locked(sw, t, br, NULL, &ev, &rx)) {
+	/* after the caller's CANCEL the 487 is its own doing, not the
+	 * destination's failure: nothing to react to */
+	if (t->route && !(t->flags & TXN_F_CANCELLED) && sip_react_locked(sw, t, br, NULL, &ev, &rx)) {
 		switch (rx.it->action) {
 		case PR_RELAY: /* upstream now, as it is (or rewritten) */
 			sip_failover_locked(sw, t, br, why, code, ra, SIP_FO_NEVER);
@@ -277,11 +289,22 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 	    br->state == TC_TERMINATED) {
 		/* a retransmitted final: repeat our ACK (§17.1.1.2); 2xx go up,
 		 * rewritten as the first was */
-		if (invite && code >= 300 && br->state == TC_COMPLETED && br->req)
+		if (invite && code >= 300 && br->state == TC_COMPLETED && br->req) {
 			sip_send(sw, br->listener, &br->dst, br->req, br->req_len);
-		else if (invite && code < 300)
-			forward_up_ex_locked(sw, t, m, buf, false,
-					     t->route ? response_reaction(sw, t, br, m, &rxs) : NULL);
+		} else if (invite && code < 300) {
+			/* a try given up (failover timeout) that answers 2xx late:
+			 * relayed (a 2xx is never dropped), and the final upstream
+			 * when none went yet (§16.7 step 5: nothing after it) */
+			bool first = br->state == TC_TERMINATED && !(t->flags & TXN_F_FINAL);
+			uint16_t sent = forward_up_ex_locked(
+			    sw, t, m, buf, first, t->route ? response_reaction(sw, t, br, m, &rxs) : NULL);
+			if (first) {
+				br->state = TC_ACCEPTED;
+				br->t_timeout = sw->now + 64 * cfg->timers.t1;
+				server_final_locked(sw, t, sent ? sent : code);
+				return;
+			}
+		}
 		atomic_fetch_add_explicit(&sw->st->retransmissions, 1, memory_order_relaxed);
 		return;
 	}

@@ -61,7 +61,7 @@ static void invite_timeout_locked(struct sip_worker *sw, struct txn *t, struct t
 			sip_error_reaction_locked(sw, t, br, SE_IERR_INVITE_TIMEOUT, &rx, &got);
 	}
 	if (got && rx.it->action == PR_FAILOVER &&
-	    sip_failover_locked(sw, t, br, PF_FAIL_TIMEOUT, 0, 0, SIP_FO_FORCE))
+	    sip_failover_locked(sw, t, br, PF_FAIL_TIMEOUT, 0, 0, SIP_FO_RESTART))
 		return;
 	if (got && rx.it->action == PR_REPLY)
 		sip_react_reply_locked(sw, t, &rx, SE_IERR_INVITE_TIMEOUT);
@@ -130,6 +130,17 @@ static void txn_timer_locked(struct sip_worker *sw, struct txn *t)
 			all_done = all_done && branch_done(br);
 			continue;
 		}
+		/* a branch we cancelled ourselves (Timer C) that never answered
+		 * the CANCEL: its failure was dealt with when Timer C fired */
+		if (br->cancel && !(t->flags & TXN_F_CANCELLED)) {
+			sip_branch_done_locked(sw, t, br, false);
+			if (!(t->flags & TXN_F_FINAL) && !sip_txn_branches_pending(t))
+				sip_send_best_locked(sw, t,
+						     se_ierr_info(SE_IERR_INVITE_TIMEOUT)->code,
+						     se_ierr_info(SE_IERR_INVITE_TIMEOUT)->reason);
+			all_done = all_done && branch_done(br);
+			continue;
+		}
 		/* an unanswered try: passive health, the policy's on-error
 		 * reaction for client_timeout, and maybe the next one */
 		struct sip_react rx;
@@ -142,8 +153,11 @@ static void txn_timer_locked(struct sip_worker *sw, struct txn *t)
 		if (!next && !(t->flags & TXN_F_FINAL) && !sip_txn_branches_pending(t)) {
 			if (t->flags & TXN_F_CANCELLED)
 				sip_final_local_locked(sw, t, 487, NULL);
+			/* RFC 4320: a reaction may answer a non-INVITE, but only
+			 * with a code of its own that is not 408 */
 			else if (t->flags & TXN_F_INVITE || t->best ||
-				 (got && rx.it->action == PR_REPLY))
+				 (got && rx.it->action == PR_REPLY && rx.it->code &&
+				  rx.it->code != 408))
 				sip_error_final_locked(sw, t, got ? &rx : NULL,
 						       SE_IERR_CLIENT_TIMEOUT);
 			else { /* RFC 4320: never a 408 to a non-INVITE; the client
