@@ -39,11 +39,6 @@
 #define CTL_BL_REASON_DEFAULT  "Destination Blacklisted"
 #define CTL_ADDR_MAX           (INET6_ADDRSTRLEN + 8) /* "[v6]:65535" */
 
-static const char *const ctl_algo_names[] = {
-    [PALG_ROUND_ROBIN] = "round-robin", [PALG_WEIGHTED] = "weighted", [PALG_HASH] = "hash",
-    [PALG_LEAST_BUSY] = "least-busy",   [PALG_PRIORITY] = "priority",
-};
-#define CTL_NALGOS (sizeof(ctl_algo_names) / sizeof(ctl_algo_names[0]))
 
 static const enum pool_health ctl_healths[] = {PH_UP, PH_DOWN, PH_HOLD, PH_DISABLED};
 #define CTL_NHEALTHS (sizeof(ctl_healths) / sizeof(ctl_healths[0]))
@@ -52,7 +47,7 @@ static const enum pool_health ctl_healths[] = {PH_UP, PH_DOWN, PH_HOLD, PH_DISAB
 
 static const char *ctl_algo_name(uint8_t a)
 {
-	return a < CTL_NALGOS && ctl_algo_names[a] ? ctl_algo_names[a] : "?";
+	return a < POLICY_NALGOS && policy_algo_names[a] ? policy_algo_names[a] : "?";
 }
 
 /* pool_fail_name with '_' for ' ' ("transport error" -> "transport_error"):

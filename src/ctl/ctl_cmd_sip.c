@@ -30,13 +30,6 @@ static const char *const ctl_drop_ids[] = {
 #undef XX
 };
 
-/* Reaction events by name (docs/policy.md, "on"). */
-static const char *const ctl_event_names[PE__COUNT] = {
-    [PE_PROVISIONAL] = "provisional", [PE_SUCCESS] = "success",
-    [PE_FAILURE] = "failure",         [PE_INVITE_TIMEOUT] = "invite-timeout",
-    [PE_TARGET] = "target",           [PE_ERROR] = "error",
-};
-
 static const char *const ctl_txn_states[] = {
     [TS_PROCEEDING] = "proceeding", [TS_COMPLETED] = "completed", [TS_CONFIRMED] = "confirmed",
     [TS_ACCEPTED] = "accepted",     [TS_TERMINATED] = "terminated",
@@ -109,7 +102,7 @@ static void ctl_cmd_stats(struct ctl_call *c, json_t *params)
 		json_object_set_new(errs, se_ierr_info((enum se_ierr)e)->id,
 				    json_integer((json_int_t)CTL_SUM(ss, n, ierrs[e])));
 	for (int e = 0; e < PE__COUNT; e++)
-		json_object_set_new(reacts, ctl_event_names[e],
+		json_object_set_new(reacts, policy_event_names[e],
 				    json_integer((json_int_t)CTL_SUM(ss, n, reactions[e])));
 	for (unsigned m = 0; m < SE_METHOD__COUNT; m++)
 		json_object_set_new(req, ctl_method_name(m),
@@ -351,7 +344,7 @@ static void ctl_sip_metrics(const struct ctl_view *v, struct metrics_buf *b)
 		for (int e = 0; e < PE__COUNT; e++)
 			metrics_sample(b, "sipedge_policy_reactions_total",
 				       (double)atomic_load(&ctl_sip(v)->stats[s].reactions[e]),
-				       "worker=\"%u\",event=\"%s\"", s, ctl_event_names[e]);
+				       "worker=\"%u\",event=\"%s\"", s, policy_event_names[e]);
 	CTL_SLOT_FAMILY(b, v, "sipedge_sip_parse_errors_total", "counter",
 			"requests answered 400, 505 or 513", parse_errors);
 	CTL_SLOT_FAMILY(b, v, "sipedge_sip_retransmissions_total", "counter",

@@ -19,6 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const policy_algo_names[POLICY_NALGOS] = {
+    [PALG_ROUND_ROBIN] = "round-robin", [PALG_WEIGHTED] = "weighted", [PALG_HASH] = "hash",
+    [PALG_LEAST_BUSY] = "least-busy",   [PALG_PRIORITY] = "priority",
+};
+
+const char *const policy_event_names[PE__COUNT] = {
+    [PE_PROVISIONAL] = "provisional",       [PE_SUCCESS] = "success", [PE_FAILURE] = "failure",
+    [PE_INVITE_TIMEOUT] = "invite-timeout", [PE_TARGET] = "target",   [PE_ERROR] = "error",
+};
+
 #define CHUNK_MIN (64u << 10)
 
 struct chunk {

@@ -270,6 +270,12 @@ struct policy_reactions {
 				 * POLICY_NONE when n == 0 or before */
 };
 
+/* The names the policy file uses ("round-robin", "invite-timeout"...),
+ * indexed by the enums; for the loader, logs, the CLI and metrics. */
+#define POLICY_NALGOS (PALG_PRIORITY + 1)
+extern const char *const policy_algo_names[POLICY_NALGOS]; /* [0] NULL */
+extern const char *const policy_event_names[PE__COUNT];
+
 struct policy_pool {
 	const char *name;
 	uint8_t algo;          /* enum policy_algo, default round-robin */

@@ -337,11 +337,6 @@ static void read_destinations(struct pload *ld, const struct ydoc_node *key,
 
 /* ---- pools ------------------------------------------------------------ */
 
-static const char *const algo_names[] = {
-    [PALG_ROUND_ROBIN] = "round-robin", [PALG_WEIGHTED] = "weighted", [PALG_HASH] = "hash",
-    [PALG_LEAST_BUSY] = "least-busy",   [PALG_PRIORITY] = "priority",
-};
-
 static const char *const hash_names[] = {
     [PHK_CALL_ID] = "call-id",
     [PHK_FROM_USER] = "from-user",
@@ -376,7 +371,7 @@ static void read_algorithm(struct pload *ld, const struct ydoc_node *key,
 {
 	struct policy_pool *pool = obj;
 	(void)key;
-	uint8_t a = read_enum(ld, val, what, algo_names, sizeof(algo_names) / sizeof(*algo_names));
+	uint8_t a = read_enum(ld, val, what, policy_algo_names, POLICY_NALGOS);
 	if (a)
 		pool->algo = a;
 	if (pool->algo == PALG_HASH)

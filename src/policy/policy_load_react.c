@@ -41,11 +41,6 @@ _Static_assert(SE_IERR__COUNT <= 32, "policy_react.ids is a 32-bit mask of enum 
 /* Seconds a reaction may blacklist a destination for: up to a week. */
 #define BL_SECONDS_MAX 604800u
 
-static const char *const event_names[PE__COUNT] = {
-    [PE_PROVISIONAL] = "provisional",       [PE_SUCCESS] = "success", [PE_FAILURE] = "failure",
-    [PE_INVITE_TIMEOUT] = "invite-timeout", [PE_TARGET] = "target",   [PE_ERROR] = "error",
-};
-
 /* The status codes of an event's responses (codes, relay.code). 100 is
  * hop by hop (RFC 3261 §16.7): it never reaches a reaction. */
 static const struct {
@@ -121,7 +116,7 @@ static const char *events_text(uint32_t events, char *buf, size_t size)
 	size_t n = 0;
 	for (unsigned e = 0; e < PE__COUNT; e++)
 		if (events & EV(e))
-			names[n++] = event_names[e];
+			names[n++] = policy_event_names[e];
 	return join(names, n, buf, size);
 }
 
@@ -457,7 +452,7 @@ static void sort_keys(struct pload *ld, struct rx *x, const struct ydoc_node *ma
 		if (!(rkeys[k].events & EV(x->r.event))) {
 			ydoc_errs_add(ld->errs, pair->key,
 			              "%s.%s: does not apply to %s (only in %s)", what, name,
-			              event_names[x->r.event],
+			              policy_event_names[x->r.event],
 			              events_text(rkeys[k].events, list, sizeof(list)));
 			continue;
 		}
@@ -668,14 +663,14 @@ void pload_on(struct pload *ld, const struct ydoc_node *key, const struct ydoc_n
 	for (size_t i = 0; i < val->map.n; i++) {
 		const struct ydoc_node *k = val->map.pairs[i].key;
 		uint8_t ev = 0;
-		while (ev < PE__COUNT && strcmp(event_names[ev], k->scalar.str) != 0)
+		while (ev < PE__COUNT && strcmp(policy_event_names[ev], k->scalar.str) != 0)
 			ev++;
 		if (ev == PE__COUNT) {
 			ydoc_errs_add(ld->errs, k, "%s: unknown event '%s' (use %s)", what,
 			              k->scalar.str, list);
 			continue;
 		}
-		snprintf(sub, sizeof(sub), "%s.%s", what, event_names[ev]);
+		snprintf(sub, sizeof(sub), "%s.%s", what, policy_event_names[ev]);
 		read_event(ld, val->map.pairs[i].value, ev, sub, &l);
 	}
 	if (l.n) {

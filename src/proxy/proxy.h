@@ -309,6 +309,9 @@ size_t sip_react_resp_edits(const struct sip_react *r, const struct se_msg *m, c
 			    struct se_edit *ed, size_t cap);
 /* The header lines r adds to a local reply, in sw->extra_buf (NULL: none). */
 const char *sip_react_extra(struct sip_worker *sw, const struct sip_react *r);
+/* The status (and *reason, NULL: the standard phrase) reaction r answers
+ * with: its own, else internal error e's (e -1: none, then 500). */
+uint16_t sip_react_answer(const struct sip_react *r, int e, const char **reason);
 /* Answer t upstream as reaction r (PR_REPLY / PR_ABORT) says; e is the
  * internal error that r replaces (its code and reason when r has none),
  * or -1. */

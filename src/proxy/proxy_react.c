@@ -24,12 +24,6 @@
 #include "../pool/blacklist.h"
 #include "../runtime/log.h"
 
-static const char *const event_names[PE__COUNT] = {
-    [PE_PROVISIONAL] = "provisional", [PE_SUCCESS] = "success",
-    [PE_FAILURE] = "failure",         [PE_INVITE_TIMEOUT] = "invite-timeout",
-    [PE_TARGET] = "target",           [PE_ERROR] = "error",
-};
-
 static void addr_text(const union sockaddr_any *a, char *out, size_t cap)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -59,11 +53,11 @@ static void effects(struct sip_worker *sw, const struct sip_react *r, const unio
 				       it->bl_code, react_str(r->b, it->bl_reason), sw->now);
 		if (rc == 0)
 			log_warn("rule '%s': on %s (policy line %u): %s blacklisted for %us", rule,
-				 event_names[ev->event], (unsigned)it->line, where,
+				 policy_event_names[ev->event], (unsigned)it->line, where,
 				 (unsigned)it->bl_seconds);
 		else
 			log_warn("rule '%s': on %s: cannot blacklist %s: %s", rule,
-				 event_names[ev->event], where, se_strerror(rc));
+				 policy_event_names[ev->event], where, se_strerror(rc));
 	}
 	if (it->log) {
 		if (ev->event == PE_ERROR)
@@ -71,10 +65,10 @@ static void effects(struct sip_worker *sw, const struct sip_react *r, const unio
 				 se_ierr_info((enum se_ierr)ev->ierr)->id, (unsigned)it->line, where);
 		else if (ev->code)
 			log_info("rule '%s': on %s %u (policy line %u), destination %s", rule,
-				 event_names[ev->event], ev->code, (unsigned)it->line, where);
+				 policy_event_names[ev->event], ev->code, (unsigned)it->line, where);
 		else
 			log_info("rule '%s': on %s (policy line %u), destination %s", rule,
-				 event_names[ev->event], (unsigned)it->line, where);
+				 policy_event_names[ev->event], (unsigned)it->line, where);
 	}
 }
 
@@ -197,19 +191,26 @@ void sip_ierr_reply_locked(struct sip_worker *sw, struct txn *t, enum se_ierr e)
 	sip_final_local_locked(sw, t, in->code, in->reason);
 }
 
-void sip_react_reply_locked(struct sip_worker *sw, struct txn *t, const struct sip_react *r,
-			    int e)
+uint16_t sip_react_answer(const struct sip_react *r, int e, const char **reason)
 {
 	const struct react_item *it = r->it;
 	const struct se_ierr_info *in = e >= 0 ? se_ierr_info((enum se_ierr)e) : NULL;
 	uint16_t code = it->code ? it->code : in ? in->code : 500;
-	const char *reason = react_str(r->b, it->reason);
-	if (!reason && in && code == in->code)
-		reason = in->reason; /* "403 Destination Aborted", not "403 Forbidden" */
-	if (in)
+	*reason = react_str(r->b, it->reason);
+	if (!*reason && in && code == in->code)
+		*reason = in->reason; /* "403 Destination Aborted", not "403 Forbidden" */
+	return code;
+}
+
+void sip_react_reply_locked(struct sip_worker *sw, struct txn *t, const struct sip_react *r,
+			    int e)
+{
+	const char *reason;
+	uint16_t code = sip_react_answer(r, e, &reason);
+	if (e >= 0)
 		sip_ierr_count(sw, (enum se_ierr)e);
 	log_info("transaction %x.%x: rule '%s': reaction at policy line %u answers %u%s%s",
-		 t->bucket, t->label, t->route ? t->route->rule : "", (unsigned)it->line, code,
-		 in ? " instead of " : "", in ? in->id : "");
+		 t->bucket, t->label, t->route ? t->route->rule : "", (unsigned)r->it->line, code,
+		 e >= 0 ? " instead of " : "", e >= 0 ? se_ierr_info((enum se_ierr)e)->id : "");
 	sip_final_local_ex_locked(sw, t, code, reason, sip_react_extra(sw, r));
 }

@@ -258,10 +258,7 @@ static void target_error(struct sip_worker *sw, uint8_t li, const struct se_msg 
 	const char *reason = in->reason, *extra = NULL;
 	sip_ierr_count(sw, e);
 	if (sip_react_target(sw, tg, &ev, &rx) && rx.it->action == PR_REPLY) {
-		code = rx.it->code ? rx.it->code : code;
-		reason = react_str(rx.b, rx.it->reason);
-		if (!reason && code == in->code)
-			reason = in->reason;
+		code = sip_react_answer(&rx, (int)e, &reason);
 		extra = sip_react_extra(sw, &rx);
 	}
 	log_info("%.*s %.*s: %s (%u %s)", (int)m->method_name.len, buf + m->method_name.off,

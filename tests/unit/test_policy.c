@@ -61,16 +61,9 @@ static int teardown(void **state)
 	return yaml_case_rmdir(tmpdir);
 }
 
-/* Write text to tmpdir/name; returns the path (one static buffer). */
 static const char *write_named(const char *name, const char *text)
 {
-	static char path[512];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path;
+	return yaml_case_write(tmpdir, name, text);
 }
 
 static const char *write_file(const char *text)
@@ -81,7 +74,6 @@ static const char *write_file(const char *text)
 #define check_lines(e, want, file, row) yaml_case_check(e, want, MAX_LINES, file, row)
 
 /* ---- canonical dump --------------------------------------------------- */
-
 
 static void dump_sockaddr(struct out *o, const struct sockaddr *sa)
 {

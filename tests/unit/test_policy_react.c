@@ -44,19 +44,10 @@ static int teardown(void **state)
 
 static const char *write_file(const char *text)
 {
-	static char path[512];
-	snprintf(path, sizeof(path), "%s/policy.yaml", tmpdir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path;
+	return yaml_case_write(tmpdir, "policy.yaml", text);
 }
 
 /* ---- canonical dump ------------------------------------------------------- */
-
-
-
 
 static const char *const events[PE__COUNT] = {"provisional",    "success", "failure",
                                               "invite-timeout", "target",  "error"};

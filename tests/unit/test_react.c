@@ -98,13 +98,9 @@ static const char policy_fmt[] =
 
 static struct policy *load(const char *relay_code)
 {
-	char path[512], text[sizeof(policy_fmt) + 16];
-	snprintf(path, sizeof(path), "%s/policy.yaml", tmpdir);
+	char text[sizeof(policy_fmt) + 16];
 	snprintf(text, sizeof(text), policy_fmt, relay_code);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	const char *path = yaml_case_write(tmpdir, "policy.yaml", text);
 	struct policy *p = NULL;
 	struct ydoc_errs e = {0};
 	int rc = policy_load(path, NULL, &p, &e);

@@ -1,6 +1,8 @@
 /*
  * Helpers for the YAML-driven unit tests (test_ydoc, test_config,
- * test_policy): a scratch directory, and comparing collected `file:line:col: message` lines with expected ones.
+ * test_policy, test_react): a scratch directory, files written into it,
+ * and comparing collected `file:line:col: message` lines with expected
+ * ones.
  * Include after <cmocka.h>.
  */
 #ifndef SE_TEST_YAML_CASE_H
@@ -24,6 +26,20 @@ static inline int yaml_case_rmdir(const char *dir)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Write text to dir/name; returns the path (one static buffer, valid
+ * until the next call). */
+static inline const char *yaml_case_write(const char *dir, const char *name, const char *text)
+{
+	static char path[512];
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_true(n > 0 && (size_t)n < sizeof(path));
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
 }
 
 /* Compare every collected message with want[] (at most max, NULL-ended),
