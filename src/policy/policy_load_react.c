@@ -22,6 +22,8 @@
  */
 #include "policy_load.h"
 
+#include "../pool/blacklist.h" /* BLACKLIST_REASON_MAX */
+
 #include <sipedge/error.h>
 #include <sipedge/ierr.h>
 
@@ -377,12 +379,23 @@ static void read_bl_code(struct pload *ld, const struct ydoc_node *key, const st
 	read_code(ld, val, what, &x->r.bl_code, 400, 699);
 }
 
+/* A blacklist entry keeps its reason in a fixed field (pool/blacklist.h):
+ * a longer one would be cut, maybe inside a UTF-8 sequence. */
+static const char *check_bl_reason(const char *s, size_t len, char *buf, size_t size)
+{
+	const char *bad = pload_check_one_line(s, len, buf, size);
+	if (bad || len < BLACKLIST_REASON_MAX)
+		return bad;
+	snprintf(buf, size, "is %zu bytes long; a blacklist entry keeps at most %d", len,
+	         BLACKLIST_REASON_MAX - 1);
+	return buf;
+}
+
 static const struct pload_key blacklist_keys[] = {
     {"seconds", PT_U32, PK_REQUIRED, offsetof(struct rx, r.bl_seconds), 1, BL_SECONDS_MAX, NULL,
      NULL},
     {"code", PT_FN, 0, 0, 0, 0, read_bl_code, NULL},
-    {"reason", PT_TEXT, 0, offsetof(struct rx, r.bl_reason), 0, 0, NULL, NULL,
-     pload_check_one_line},
+    {"reason", PT_TEXT, 0, offsetof(struct rx, r.bl_reason), 0, 0, NULL, NULL, check_bl_reason},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 

@@ -17,6 +17,7 @@
 #include "policy_load.h"
 
 #include <sipedge/error.h>
+#include <sipedge/hdr.h>
 #include <sipedge/uri.h>
 
 #include <ctype.h>
@@ -81,11 +82,31 @@ static int header_name(struct pload *ld, const struct ydoc_node *n, const char *
 	return 0;
 }
 
+/* Is header `name` (long or compact form) removed or replaced already? */
+static bool edited_before(const struct pload_hdrs *h, const char *name)
+{
+	enum se_hdr_id id = se_hdr_lookup(name, strlen(name));
+	for (size_t i = 0; i < h->n; i++) {
+		const char *o = h->v[i].name;
+		if (h->v[i].op != PH_ADD &&
+		    (id != SE_HDR_OTHER ? se_hdr_lookup(o, strlen(o)) == id : strcasecmp(o, name) == 0))
+			return true;
+	}
+	return false;
+}
+
 static void add_edit(struct pload *ld, struct pload_hdrs *h, uint8_t op,
                      const struct ydoc_node *name, const struct ydoc_node *value, const char *what)
 {
 	const char *v = NULL;
 	int bad = header_name(ld, name, what);
+	/* removed and replaced, or twice: one edit would undo the other */
+	if (!bad && op != PH_ADD && edited_before(h, name->scalar.str)) {
+		ydoc_errs_add(ld->errs, name,
+		              "%s: header '%s' is already removed or replaced: edit it once", what,
+		              name->scalar.str);
+		bad = 1;
+	}
 	if (value) {
 		if (ydoc_read_str(value, what, &v, ld->errs)) {
 			bad = 1;

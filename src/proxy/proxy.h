@@ -292,6 +292,10 @@ void sip_error_final_locked(struct sip_worker *sw, struct txn *t, const struct s
 			    enum se_ierr e);
 
 /* proxy_react.c */
+/* The reaction to ev of t's route, as sip_react_locked, without its side
+ * effects or count (a retransmitted response, edited as the first was). */
+bool sip_react_find_locked(struct sip_worker *sw, const struct txn *t,
+			   const struct react_event *ev, struct sip_react *out);
 /* The reaction to ev of t's route (the rule's reactions, then the pool's),
  * with its side effects done for branch br's destination (blacklist, log
  * line; br may be NULL before any branch exists: dst is used). Returns

@@ -173,9 +173,12 @@ static void answer_blacklisted(struct sip_worker *sw, struct txn *t, const struc
 	if (sk->why == SIP_SKIP_BLACKLISTED) {
 		code = sk->bl.code;
 		reason = sk->bl.reason;
-	} else if (sk->rx.it->bl_code) {
-		code = sk->rx.it->bl_code;
-		reason = react_str(sk->rx.b, sk->rx.it->bl_reason);
+	} else { /* a skip: as the blacklist entry it makes would answer */
+		const char *r = react_str(sk->rx.b, sk->rx.it->bl_reason);
+		if (sk->rx.it->bl_code)
+			code = sk->rx.it->bl_code;
+		if (r)
+			reason = r;
 	}
 	sip_ierr_count(sw, SE_IERR_DESTINATION_BLACKLISTED);
 	log_info("transaction %x.%x: rule '%s': %s (%u %s)", t->bucket, t->label, t->route->rule,

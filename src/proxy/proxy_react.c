@@ -89,16 +89,22 @@ static bool find(struct sip_worker *sw, const uint32_t rs[2], const struct react
 	return false;
 }
 
-bool sip_react_locked(struct sip_worker *sw, const struct txn *t, const struct txn_branch *br,
-		      const union sockaddr_any *dst, const struct react_event *ev,
-		      struct sip_react *out)
+bool sip_react_find_locked(struct sip_worker *sw, const struct txn *t,
+			   const struct react_event *ev, struct sip_react *out)
 {
 	const struct txn_route *r = t->route;
 	if (!r || (r->react[0] == POLICY_NONE && r->react[1] == POLICY_NONE))
 		return false;
-	if (!find(sw, r->react, ev, out))
+	return find(sw, r->react, ev, out);
+}
+
+bool sip_react_locked(struct sip_worker *sw, const struct txn *t, const struct txn_branch *br,
+		      const union sockaddr_any *dst, const struct react_event *ev,
+		      struct sip_react *out)
+{
+	if (!sip_react_find_locked(sw, t, ev, out))
 		return false;
-	effects(sw, out, br ? &br->dst : dst, r->rule, ev);
+	effects(sw, out, br ? &br->dst : dst, t->route->rule, ev);
 	return true;
 }
 

@@ -216,22 +216,28 @@ int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct
 		sip_route_next_locked(sw, t);
 		return 0;
 	}
-	/* one try: built straight from the received request */
+	/* one try, built straight from the received request: to the first
+	 * candidate that is not skipped, capped or listed (a passed-over
+	 * candidate is not a try) */
 	struct txn_route *r = t->route;
 	struct sip_cand_skip sk = {.why = SIP_SKIP_NONE};
-	r->next = 1;
-	if (!sip_cand_take_locked(sw, t, 0, &sk)) {
+	uint8_t ci = 0;
+	while (ci < r->n && !sip_cand_take_locked(sw, t, ci, &sk) && sk.why != SIP_SKIP_ABORTED)
+		ci++;
+	if (ci >= r->n || sk.why == SIP_SKIP_ABORTED) {
+		r->next = r->n;
 		sip_route_exhausted_locked(sw, t, 0, &sk);
 		return 0;
 	}
+	const struct txn_cand *c = &r->cand[ci];
+	r->next = (uint8_t)(ci + 1);
 	r->tries = 1;
-	int rc = sip_branch_start_locked(sw, t, m, buf, ed, ne, &tg->dst, tg->listener, 0, loop,
+	int rc = sip_branch_start_locked(sw, t, m, buf, ed, ne, &c->dst, c->listener, ci, loop,
 					 &sent);
 	if (rc == 0)
-		t->br[t->nbr - 1].acquired = (t->flags & TXN_F_INVITE) &&
-					     r->cand[0].state != POLICY_NONE;
-	else if (t->flags & TXN_F_INVITE && r->cand[0].state != POLICY_NONE)
-		pool_state_release(sw->ps, r->cand[0].state);
+		t->br[t->nbr - 1].acquired = (t->flags & TXN_F_INVITE) && c->state != POLICY_NONE;
+	else if (t->flags & TXN_F_INVITE && c->state != POLICY_NONE)
+		pool_state_release(sw->ps, c->state);
 	return rc;
 }
 

@@ -17,14 +17,21 @@
 
 #include "../runtime/log.h"
 
+/* RFC 3326: why the other tries of an INVITE answered elsewhere end */
+#define REASON_ELSEWHERE "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"
+
 /* The server side got its final response: RFC 3261 §17.2.1 / §17.2.2 and
- * RFC 6026 timers; the request copy is no longer needed. */
+ * RFC 6026 timers; the request copy is no longer needed. §16.7 step 10:
+ * every INVITE try still pending is cancelled (a try given up on Timer C,
+ * or one still running when a reaction answered). */
 static void server_final_locked(struct sip_worker *sw, struct txn *t, uint16_t code)
 {
 	const struct config *cfg = sw->w->cfg;
 	sip_txn_final_locked(sw, t);
 	t->resp_code = code;
 	if (t->flags & TXN_F_INVITE) {
+		for (uint8_t i = 0; i < t->nbr; i++)
+			sip_branch_cancel_locked(sw, t, &t->br[i], code < 300 ? REASON_ELSEWHERE : NULL);
 		if (code >= 300) {
 			t->sstate = TS_COMPLETED;
 			t->g_int = cfg->timers.t1;
@@ -112,13 +119,17 @@ static void forward_up_locked(struct sip_worker *sw, struct txn *t, const struct
 }
 
 /* The provisional or success reaction to response m of branch br, if any
- * (failure reactions are final_locked's). */
+ * (failure reactions are final_locked's). A retransmission (again) is
+ * edited as the first was, but its side effects and count are not
+ * repeated. */
 static const struct sip_react *response_reaction(struct sip_worker *sw, struct txn *t,
 						 struct txn_branch *br, const struct se_msg *m,
-						 struct sip_react *rx)
+						 bool again, struct sip_react *rx)
 {
 	struct react_event ev = {.event = m->status < 200 ? PE_PROVISIONAL : PE_SUCCESS,
 				 .code = m->status};
+	if (again)
+		return sip_react_find_locked(sw, t, &ev, rx) ? rx : NULL;
 	return sip_react_locked(sw, t, br, NULL, &ev, rx) ? rx : NULL;
 }
 
@@ -159,7 +170,7 @@ static void provisional_locked(struct sip_worker *sw, struct txn *t, struct txn_
 	if (t->flags & TXN_F_FINAL)
 		return;
 	struct sip_react rxs;
-	const struct sip_react *rx = response_reaction(sw, t, br, m, &rxs);
+	const struct sip_react *rx = response_reaction(sw, t, br, m, false, &rxs);
 	if (rx && rx->it->action == PR_DROP)
 		return; /* the policy keeps it from upstream */
 	forward_up_ex_locked(sw, t, m, buf, true, rx);
@@ -246,19 +257,17 @@ static void failure_locked(struct sip_worker *sw, struct txn *t, struct txn_bran
 	 * destination's failure: nothing to react to */
 	if (t->route && !(t->flags & TXN_F_CANCELLED) && sip_react_locked(sw, t, br, NULL, &ev, &rx)) {
 		switch (rx.it->action) {
-		case PR_RELAY: /* upstream now, as it is (or rewritten) */
+		case PR_RELAY: { /* upstream now, as it is (or rewritten): the
+				  * policy answers, as Timer C would; a try still
+				  * pending is cancelled (§16.7 step 10) */
 			sip_failover_locked(sw, t, br, why, code, ra, SIP_FO_NEVER);
-			if (!sip_txn_branches_pending(t)) {
-				uint16_t sent = forward_up_ex_locked(sw, t, m, buf, true, &rx);
-				if (sent)
-					server_final_locked(sw, t, sent);
-				else
-					sip_send_best_locked(sw, t, 500, NULL);
-				return;
-			}
-			/* another try still runs: it may do better */
-			keep_if_best_locked(sw, t, code, buf, m->msg_len);
+			uint16_t sent = forward_up_ex_locked(sw, t, m, buf, true, &rx);
+			if (sent)
+				server_final_locked(sw, t, sent);
+			else
+				sip_send_best_locked(sw, t, 500, NULL);
 			return;
+		}
 		case PR_REPLY:
 			sip_failover_locked(sw, t, br, why, code, ra, SIP_FO_NEVER);
 			sip_react_reply_locked(sw, t, &rx, -1);
@@ -295,13 +304,16 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 			/* a try given up (failover timeout) that answers 2xx late:
 			 * relayed (a 2xx is never dropped), and the final upstream
 			 * when none went yet (§16.7 step 5: nothing after it) */
-			bool first = br->state == TC_TERMINATED && !(t->flags & TXN_F_FINAL);
+			bool late = br->state == TC_TERMINATED;
+			bool first = late && !(t->flags & TXN_F_FINAL);
 			uint16_t sent = forward_up_ex_locked(
-			    sw, t, m, buf, first, t->route ? response_reaction(sw, t, br, m, &rxs) : NULL);
-			if (first) {
+			    sw, t, m, buf, first,
+			    t->route ? response_reaction(sw, t, br, m, !late, &rxs) : NULL);
+			if (late) { /* its retransmissions are absorbed as such */
 				br->state = TC_ACCEPTED;
 				br->t_timeout = sw->now + 64 * cfg->timers.t1;
-				server_final_locked(sw, t, sent ? sent : code);
+				if (first)
+					server_final_locked(sw, t, sent ? sent : code);
 				return;
 			}
 		}
@@ -314,7 +326,7 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 	if (code < 300)
 		sip_branch_done_locked(sw, t, br, true);
 	if (code < 300 && t->route)
-		rx = response_reaction(sw, t, br, m, &rxs);
+		rx = response_reaction(sw, t, br, m, false, &rxs);
 	if (invite && code < 300) { /* RFC 6026: Accepted, Timer M */
 		br->state = TC_ACCEPTED;
 		br->t_timeout = sw->now + 64 * cfg->timers.t1;

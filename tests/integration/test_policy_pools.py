@@ -276,6 +276,11 @@ def test_max_calls_caps_inflight_at_the_destination(sipedge_factory, uas_factory
     assert a.max_holding == 2, f"a never reached its cap ({a.max_holding}): test too gentle"
     assert b.max_holding >= 3, f"b held at most {b.max_holding}: the rest did not go to b"
     assert got[0] > 2, f"a's slots were not given back: it took {got[0]} calls in all"
+    # the caller may see the last 200 before the UAS thread, which sent
+    # it, has counted it as sent: wait (bounded) for the UAS to catch up
+    deadline = time.monotonic() + 3
+    while (a.holding or b.holding) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert a.holding == 0 and b.holding == 0
 
 

@@ -60,6 +60,16 @@ def close(ua, proxy, inv, resp):
     ua.send(ack, proxy.addr if resp.status >= 300 else sip.next_hop(ack))
 
 
+def call_lands_on(ua, proxy, there, not_there):
+    """One INVITE answered 200 by `there`; `not_there` never saw it."""
+    inv = invite(ua, proxy)
+    resp = final(ua, inv)
+    assert resp.status == 200, resp
+    close(ua, proxy, inv, resp)
+    there.wait_for("INVITE")
+    assert not not_there.requests("INVITE")
+
+
 def stats(sipedgectl_bin, proxy):
     r = subprocess.run([str(sipedgectl_bin), "-c", str(proxy.config_path), "--json", "stats"],
                        capture_output=True, text=True, timeout=15)
@@ -163,6 +173,27 @@ def test_success_header_edit_keeps_dialog(sipedge_factory, uas_factory, ua):
     a.wait_for("ACK")
 
 
+def test_success_retransmission_edited_counted_once(sipedge_factory, uas_factory, ua,
+                                                   sipedgectl_bin):
+    # A 2xx retransmitted by the UAS (RFC 3261 §13.3.1.4: the ACK is held
+    # back here) goes up edited as the first was, but the success
+    # reaction is counted (and logged, blacklisted...) once.
+    a = uas_factory({"INVITE": [100, (200, 0.05)], "BYE": [200]}, retransmit_2xx=True,
+                    t1=0.1)
+    proxy = sipedge_factory({}, {
+        "pools": {"p": {"destinations": [dest(a)]}},
+        "rules": [{"name": "default", "route": "p",
+                   "on": {"success": [{"headers": {"add": {"X-Carrier": "a"}}}]}}]})
+    inv = invite(ua, proxy)
+    resp = final(ua, inv)
+    assert resp.get("X-Carrier") == "a", resp
+    again = ua.recv_response(inv, final=True, timeout=5)  # a's retransmission, relayed
+    assert again.status == 200 and again.get("X-Carrier") == "a", again
+    close(ua, proxy, inv, resp)
+    s = stats(sipedgectl_bin, proxy)
+    assert s["reactions"]["success"] == 1, s["reactions"]
+
+
 def test_rule_reaction_before_pool_reaction(sipedge_factory, uas_factory, ua):
     # A rule's reactions are tried before its pool's: the rule relays the
     # 503, the pool would have failed over.
@@ -210,6 +241,27 @@ def test_invite_timeout(sipedge_factory, uas_factory, ua, reaction, want):
     a.wait_for("CANCEL", timeout=5)  # §16.8: the ringing branch is cancelled
 
 
+def test_failure_relay_does_not_wait_for_cancelled_try(sipedge_factory, uas_factory, ua):
+    # invite-timeout failover leaves the first try cancelled but pending
+    # (its UAS never sends the 487); the second try's 486 relayed with a
+    # new reason goes up at once, rewritten, not when the first try's
+    # transaction times out (RFC 3261 §16.7 step 10: that try stays
+    # cancelled).
+    a = uas_factory({"INVITE": [100, 180], "CANCEL": [200]})
+    b = uas_factory({"INVITE": [100, 486]})
+    proxy = sipedge_factory({"timers": {"timer_c": "1s"}}, two_dest(a, b, rule_on={
+        "invite-timeout": [{"failover": True}],
+        "failure": [{"codes": [486], "relay": {"reason": "Busy Elsewhere"}}]}),
+                            stop_timeout=45)
+    inv = invite(ua, proxy)
+    t0 = time.monotonic()
+    resp = final(ua, inv, timeout=10)
+    assert (resp.status, resp.reason) == (486, "Busy Elsewhere"), resp
+    assert time.monotonic() - t0 < 8, "the relay waited for the cancelled try"
+    close(ua, proxy, inv, resp)
+    a.wait_for("CANCEL", timeout=5)
+
+
 # ------------------------------------------------------------------ target ----
 
 
@@ -244,12 +296,7 @@ def test_target_skip_and_blacklist_then_expiry(sipedge_factory, uas_factory, ua)
     policy["rules"].insert(0, {"name": "direct", "match": {"method": "MESSAGE"},
                                "route": f"sip:{a.hostport}"})
     proxy = sipedge_factory({}, policy)
-    inv = invite(ua, proxy)
-    resp = final(ua, inv)
-    assert resp.status == 200, resp
-    close(ua, proxy, inv, resp)
-    b.wait_for("INVITE")
-    assert not a.requests("INVITE")
+    call_lands_on(ua, proxy, b, a)
     msg = ua.request("MESSAGE", f"sip:bob@{R_HOST}")
     ua.send(msg, proxy.addr)
     r = final(ua, msg)
@@ -265,6 +312,31 @@ def test_target_skip_and_blacklist_then_expiry(sipedge_factory, uas_factory, ua)
             break
         assert r.status == 480 and time.monotonic() < deadline, r
     assert a.requests("MESSAGE")
+
+
+def test_target_skip_with_one_try_uses_next_destination(sipedge_factory, uas_factory, ua):
+    # A skipped (or capped, or blacklisted) destination is not a try: with
+    # failover.max-tries 1 the call still goes to the next destination.
+    a = uas_factory({"INVITE": [100, (200, 0.05)], "BYE": [200]})
+    b = uas_factory({"INVITE": [100, (200, 0.05)], "BYE": [200]})
+    proxy = sipedge_factory({}, two_dest(a, b, failover={"max-tries": 1}, rule_on={
+        "target": [{"port": a.port, "skip": True}]}))
+    call_lands_on(ua, proxy, b, a)
+
+
+def test_target_skip_blacklist_reason_without_code(sipedge_factory, uas_factory, ua):
+    # The only destination skipped and blacklisted with a reason but no
+    # code: the caller gets 403 with that reason, as the entry answers.
+    a = uas_factory({"INVITE": [100, (200, 0.05)]})
+    proxy = sipedge_factory({}, {
+        "pools": {"p": {"destinations": [dest(a)]}},
+        "rules": [{"name": "default", "route": "p", "on": {"target": [
+            {"skip": True, "blacklist": {"seconds": 30, "reason": "Carrier Parked"}}]}}]})
+    inv = invite(ua, proxy)
+    resp = final(ua, inv)
+    assert (resp.status, resp.reason) == (403, "Carrier Parked"), resp
+    close(ua, proxy, inv, resp)
+    assert not a.requests("INVITE")
 
 
 # ------------------------------------------------------------------- error ----
