@@ -14,7 +14,7 @@
  */
 #include <sipedge/build.h>
 
-#include "build_out.h"
+#include <sipedge/out.h>
 #include "chars.h"
 
 _Static_assert(SE_HDR__COUNT <= 64, "header-id masks are uint64_t");
@@ -259,7 +259,7 @@ static int plan_make(struct plan *p, const struct se_msg *m, const struct se_edi
  * headers, which only move forward (hops and list elements are in message
  * order). */
 struct walk {
-	struct out o;
+	struct se_out o;
 	const struct se_msg *m;
 	const char *buf;
 	const struct se_edit *edits;
@@ -272,7 +272,7 @@ struct walk {
 static void flush(struct walk *w, uint32_t upto)
 {
 	if (upto > w->run) {
-		put(&w->o, w->buf + w->run, upto - w->run);
+		se_out_put(&w->o, w->buf + w->run, upto - w->run);
 		w->run = upto;
 	}
 }
@@ -280,21 +280,21 @@ static void flush(struct walk *w, uint32_t upto)
 static void emit_insert(struct walk *w, const struct se_edit *e)
 {
 	switch (e->op) {
-	case SE_EDIT_PUSH_VIA: put_str(&w->o, "Via: "); break;
-	case SE_EDIT_INSERT_RECORD_ROUTE: put_str(&w->o, "Record-Route: "); break;
-	case SE_EDIT_INSERT_PATH: put_str(&w->o, "Path: "); break;
+	case SE_EDIT_PUSH_VIA: se_out_str(&w->o, "Via: "); break;
+	case SE_EDIT_INSERT_RECORD_ROUTE: se_out_str(&w->o, "Record-Route: "); break;
+	case SE_EDIT_INSERT_PATH: se_out_str(&w->o, "Path: "); break;
 	case SE_EDIT_SET_MAX_FORWARDS:
-		put_str(&w->o, "Max-Forwards: ");
-		put_u32(&w->o, e->num);
-		put(&w->o, "\r\n", 2);
+		se_out_str(&w->o, "Max-Forwards: ");
+		se_out_u32(&w->o, e->num);
+		se_out_put(&w->o, "\r\n", 2);
 		return;
 	case SE_EDIT_ADD_HDR:
-		put_str(&w->o, e->name);
-		put(&w->o, ": ", 2);
+		se_out_str(&w->o, e->name);
+		se_out_put(&w->o, ": ", 2);
 		break;
 	}
-	put(&w->o, e->data, e->len);
-	put(&w->o, "\r\n", 2);
+	se_out_put(&w->o, e->data, e->len);
+	se_out_put(&w->o, "\r\n", 2);
 }
 
 static bool in_group(const struct slot *g, size_t n, uint16_t idx)
@@ -310,13 +310,13 @@ static bool in_group(const struct slot *g, size_t n, uint16_t idx)
 static void emit_value(struct walk *w, const struct se_hdr *hd, struct se_range v, bool *any)
 {
 	if (*any) {
-		put(&w->o, ", ", 2);
+		se_out_put(&w->o, ", ", 2);
 	} else {
-		put_range(&w->o, w->buf, hd->name);
-		put(&w->o, ": ", 2);
+		se_out_range(&w->o, w->buf, hd->name);
+		se_out_put(&w->o, ": ", 2);
 		*any = true;
 	}
-	put_range(&w->o, w->buf, v);
+	se_out_range(&w->o, w->buf, v);
 }
 
 /* A Via or name-addr line losing some of its values: write the rest as
@@ -349,7 +349,7 @@ static void emit_partial(struct walk *w, uint16_t h, const struct slot *g, size_
 		w->list_cur[l] = j;
 	}
 	if (any)
-		put(&w->o, "\r\n", 2);
+		se_out_put(&w->o, "\r\n", 2);
 }
 
 /* Header h is not copied as it is: write what its edits say instead. */
@@ -361,13 +361,13 @@ static void emit_line(struct walk *w, uint16_t h, const struct slot *g, size_t n
 	if (!e || e->op == SE_EDIT_DROP_HDR)
 		return;
 	if (e->op == SE_EDIT_REPLACE_HDR || e->op == SE_EDIT_SET_MAX_FORWARDS) {
-		put_range(&w->o, w->buf, hd->name);
-		put(&w->o, ": ", 2);
+		se_out_range(&w->o, w->buf, hd->name);
+		se_out_put(&w->o, ": ", 2);
 		if (e->op == SE_EDIT_REPLACE_HDR)
-			put(&w->o, e->data, e->len);
+			se_out_put(&w->o, e->data, e->len);
 		else
-			put_u32(&w->o, e->num);
-		put(&w->o, "\r\n", 2);
+			se_out_u32(&w->o, e->num);
+		se_out_put(&w->o, "\r\n", 2);
 		return;
 	}
 	if (!skip)
@@ -455,31 +455,31 @@ int se_build(const struct se_msg *m, const char *buf, const struct se_edit *edit
 		w.list_cur[l] = m->list_first[l];
 
 	if (p.ruri) {
-		put_range(&w.o, buf, m->method_name);
-		put(&w.o, " ", 1);
-		put(&w.o, p.ruri->data, p.ruri->len);
-		put_str(&w.o, " SIP/2.0\r\n");
+		se_out_range(&w.o, buf, m->method_name);
+		se_out_put(&w.o, " ", 1);
+		se_out_put(&w.o, p.ruri->data, p.ruri->len);
+		se_out_str(&w.o, " SIP/2.0\r\n");
 	} else if (p.status) {
-		put_str(&w.o, "SIP/2.0 ");
-		put_u32(&w.o, p.status->num);
-		put(&w.o, " ", 1);
+		se_out_str(&w.o, "SIP/2.0 ");
+		se_out_u32(&w.o, p.status->num);
+		se_out_put(&w.o, " ", 1);
 		if (p.status->len)
-			put(&w.o, p.status->data, p.status->len);
+			se_out_put(&w.o, p.status->data, p.status->len);
 		else
-			put_str(&w.o, se_reason_phrase((uint16_t)p.status->num));
-		put_str(&w.o, "\r\n");
+			se_out_str(&w.o, se_reason_phrase((uint16_t)p.status->num));
+		se_out_str(&w.o, "\r\n");
 	} else {
-		put(&w.o, buf + sl_beg, sl_end - sl_beg);
+		se_out_put(&w.o, buf + sl_beg, sl_end - sl_beg);
 	}
 	w.run = sl_end;
 	walk_headers(&w);
 
 	const char *body = p.body ? p.body->data : buf + m->body.off;
 	uint32_t body_len = p.body ? p.body->len : m->body.len;
-	put_str(&w.o, "Content-Length: ");
-	put_u32(&w.o, body_len);
-	put(&w.o, "\r\n\r\n", 4);
-	put(&w.o, body, body_len);
+	se_out_str(&w.o, "Content-Length: ");
+	se_out_u32(&w.o, body_len);
+	se_out_put(&w.o, "\r\n\r\n", 4);
+	se_out_put(&w.o, body, body_len);
 
 	if (w.o.full)
 		return SE_ENOSPC;

@@ -15,19 +15,19 @@
  */
 #include <sipedge/build.h>
 
-#include "build_out.h"
+#include <sipedge/out.h>
 #include "chars.h"
 
-static void put_line(struct out *o, const struct se_msg *m, const char *buf, uint16_t h)
+static void put_line(struct se_out *o, const struct se_msg *m, const char *buf, uint16_t h)
 {
 	if (h != SE_NONE && h < m->hdr_count) {
 		struct se_range r = se_msg_hdrs(m)[h].line;
-		put(o, buf + r.off, r.len);
+		se_out_put(o, buf + r.off, r.len);
 	}
 }
 
 /* Every line of one header id, in message order (Via may span several). */
-static void put_all(struct out *o, const struct se_msg *m, const char *buf, enum se_hdr_id id)
+static void put_all(struct se_out *o, const struct se_msg *m, const char *buf, enum se_hdr_id id)
 {
 	const struct se_hdr *hdrs = se_msg_hdrs(m);
 
@@ -38,7 +38,7 @@ static void put_all(struct out *o, const struct se_msg *m, const char *buf, enum
 /* §8.2.6.2: a UAS (and a proxy answering on its own, §16.7) adds a To tag
  * to any response but 100 when the request's To has none. The tag goes
  * after the value, before the trailing whitespace and CRLF of the line. */
-static void put_to(struct out *o, const struct se_msg *m, const char *buf, const struct se_reply *r)
+static void put_to(struct se_out *o, const struct se_msg *m, const char *buf, const struct se_reply *r)
 {
 	uint16_t h = m->first[SE_HDR_TO];
 
@@ -50,10 +50,10 @@ static void put_to(struct out *o, const struct se_msg *m, const char *buf, const
 	}
 	const struct se_hdr *hd = &se_msg_hdrs(m)[h];
 	uint32_t vend = hd->value.off + hd->value.len;
-	put(o, buf + hd->line.off, vend - hd->line.off);
-	put(o, ";tag=", 5);
-	put(o, r->to_tag, strlen(r->to_tag));
-	put(o, buf + vend, hd->line.off + hd->line.len - vend);
+	se_out_put(o, buf + hd->line.off, vend - hd->line.off);
+	se_out_put(o, ";tag=", 5);
+	se_out_put(o, r->to_tag, strlen(r->to_tag));
+	se_out_put(o, buf + vend, hd->line.off + hd->line.len - vend);
 }
 
 /* Refuse what would make a malformed response: a reason phrase with a line
@@ -87,12 +87,12 @@ int se_build_reply(const struct se_msg *m, const char *buf, const struct se_repl
 	if (!reply_ok(r, reason))
 		return SE_EINVAL;
 
-	struct out o = {out, cap, false};
-	put(&o, "SIP/2.0 ", 8);
-	put_u32(&o, r->code);
-	put(&o, " ", 1);
-	put(&o, reason, strlen(reason));
-	put(&o, "\r\n", 2);
+	struct se_out o = {out, cap, false};
+	se_out_put(&o, "SIP/2.0 ", 8);
+	se_out_u32(&o, r->code);
+	se_out_put(&o, " ", 1);
+	se_out_put(&o, reason, strlen(reason));
+	se_out_put(&o, "\r\n", 2);
 
 	put_all(&o, m, buf, SE_HDR_VIA);
 	put_line(&o, m, buf, m->first[SE_HDR_FROM]);
@@ -103,11 +103,11 @@ int se_build_reply(const struct se_msg *m, const char *buf, const struct se_repl
 	if (r->code == 100)
 		put_line(&o, m, buf, m->first[SE_HDR_TIMESTAMP]);
 	if (r->headers)
-		put(&o, r->headers, strlen(r->headers));
-	put(&o, "Content-Length: ", 16);
-	put_u32(&o, r->body_len);
-	put(&o, "\r\n\r\n", 4);
-	put(&o, r->body, r->body_len);
+		se_out_put(&o, r->headers, strlen(r->headers));
+	se_out_put(&o, "Content-Length: ", 16);
+	se_out_u32(&o, r->body_len);
+	se_out_put(&o, "\r\n\r\n", 4);
+	se_out_put(&o, r->body, r->body_len);
 
 	if (o.full)
 		return SE_ENOSPC;

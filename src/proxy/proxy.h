@@ -359,6 +359,10 @@ void sip_reply_malformed(struct sip_worker *sw, uint8_t listener, const char *bu
 /* §18.2.2 / RFC 3581: where responses to request m go. */
 void sip_response_addr(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
 		       union sockaddr_any *out);
+/* Our Via for listener l: "SIP/2.0/UDP host:port;branch=B;rport" into
+ * out; its length, or -1 when it does not fit. */
+int sip_via_text(const struct listener_rt *l, const char *branch, uint32_t blen, char *out,
+		 size_t cap);
 /* The top Via header's value with received / rport set from src
  * (§18.2.1, RFC 3581 §4) into out. Returns its length, 0 when the Via
  * needs no change, or SE_ENOSPC. */

@@ -14,7 +14,8 @@
  */
 #include "proxy.h"
 
-#include <stdio.h>
+#include <sipedge/out.h>
+
 #include <string.h>
 #include <xxhash.h>
 
@@ -102,9 +103,10 @@ static void ack_forward(struct sip_worker *sw, uint8_t li, const struct se_msg *
 	const struct se_via *v = se_msg_top_via(m);
 	const struct listener_rt *l = &sw->w->listeners[tg.listener];
 	uint64_t h = XXH3_64bits_withSeed(buf + v->branch.off, v->branch.len, sw->ss->secret);
-	char via[256];
-	int vn = snprintf(via, sizeof(via), "SIP/2.0/UDP %s:%u;branch=" SE_BRANCH_COOKIE "sA%016llx;rport",
-			  l->via_host, l->via_port, (unsigned long long)h);
+	char branch[32] = SE_BRANCH_COOKIE "sA", via[256];
+	struct se_out bo = se_out_at(branch + 9, sizeof(branch) - 9);
+	se_out_hex(&bo, h, 16);
+	int vn = sip_via_text(l, branch, 9 + 16, via, sizeof(via));
 	char rvia[1024];
 	struct se_edit ed[8];
 	size_t ne = sip_forward_edits(m, buf, &tg, via, (uint32_t)vn, ed);

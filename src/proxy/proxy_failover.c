@@ -72,7 +72,8 @@ bool sip_route_plan_locked(struct sip_worker *sw, struct txn *t, const struct si
 		r->passive = pool->passive;
 		r->probing = pool->probe.enabled;
 	}
-	snprintf(r->rule, sizeof(r->rule), "%s", tg->rule ? tg->rule->name : "");
+	if (tg->rule) /* r is zeroed: the name stays terminated */
+		memcpy(r->rule, tg->rule->name, strnlen(tg->rule->name, sizeof(r->rule) - 1));
 	r->react[0] = tg->rule ? tg->rule->on.state : POLICY_NONE;
 	r->react[1] = pool ? pool->on.state : POLICY_NONE;
 	if (!pooled) {

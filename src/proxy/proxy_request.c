@@ -7,7 +7,8 @@
  */
 #include "proxy.h"
 
-#include <stdio.h>
+#include <sipedge/out.h>
+
 #include <string.h>
 #include <strings.h>
 
@@ -126,10 +127,9 @@ int sip_branch_start_locked(struct sip_worker *sw, struct txn *t, const struct s
 	const struct listener_rt *l = &sw->w->listeners[li];
 	struct txn_branch_id id = {t->bucket, t->label, bi, loop};
 	char branch[TXN_BRANCH_MAX];
-	txn_branch_make(branch, &id, &sw->rng, sw->ss->secret);
+	uint32_t bn = txn_branch_make(branch, &id, &sw->rng, sw->ss->secret);
 	char via[256];
-	int vn = snprintf(via, sizeof(via), "SIP/2.0/UDP %s:%u;branch=%s;rport", l->via_host,
-			  l->via_port, branch);
+	int vn = sip_via_text(l, branch, bn, via, sizeof(via));
 	struct se_edit ed[SIP_EDITS_MAX];
 	ed[0] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = (uint32_t)vn};
 	if (n_extra)
@@ -178,7 +178,11 @@ int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct
 	ne += sip_received_edit(m, buf, &t->src, rvia, sizeof(rvia), &ed[ne]);
 	if (tg->record_route) {
 		const struct listener_rt *l = &sw->w->listeners[tg->listener];
-		int rn = snprintf(rr, sizeof(rr), "<sip:%s:%u;lr>", l->via_host, l->via_port);
+		struct se_out o = se_out_at(rr, sizeof(rr));
+		se_out_put(&o, "<sip:", 5);
+		se_out_put(&o, l->hostport, l->hostport_len);
+		se_out_put(&o, ";lr>", 4);
+		int rn = se_out_end(&o, rr);
 		ed[ne++] = (struct se_edit){.op = SE_EDIT_INSERT_RECORD_ROUTE, .data = rr,
 					    .len = (uint32_t)rn};
 	}

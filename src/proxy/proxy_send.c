@@ -6,6 +6,8 @@
  */
 #include "proxy.h"
 
+#include <sipedge/out.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,19 +96,43 @@ static uint32_t via_param_end(const char *b, uint32_t p, uint32_t end)
 	return p;
 }
 
+int sip_via_text(const struct listener_rt *l, const char *branch, uint32_t blen, char *out,
+		 size_t cap)
+{
+	struct se_out o = se_out_at(out, cap);
+	se_out_put(&o, "SIP/2.0/UDP ", 12);
+	se_out_put(&o, l->hostport, l->hostport_len);
+	se_out_put(&o, ";branch=", 8);
+	se_out_put(&o, branch, blen);
+	se_out_put(&o, ";rport", 6);
+	return se_out_end(&o, out);
+}
+
+/* The source address as text, IPv4 by hand (inet_ntop costs more than
+ * the rest of the Via rewrite); its length. */
+static size_t addr_text(const union sockaddr_any *src, char ip[INET6_ADDRSTRLEN])
+{
+	if (src->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &src->in6.sin6_addr, ip, INET6_ADDRSTRLEN);
+		return strlen(ip);
+	}
+	const uint8_t *a = (const uint8_t *)&src->in.sin_addr;
+	struct se_out o = se_out_at(ip, INET6_ADDRSTRLEN);
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			se_out_put(&o, ".", 1);
+		se_out_u32(&o, a[i]);
+	}
+	return (size_t)se_out_end(&o, ip);
+}
+
 int sip_via_received(const struct se_msg *m, const char *buf, const union sockaddr_any *src,
 		     char *out, size_t cap)
 {
 	const struct se_via *v = se_msg_top_via(m);
 	char ip[INET6_ADDRSTRLEN];
-	uint16_t port;
-	if (src->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &src->in6.sin6_addr, ip, sizeof(ip));
-		port = ntohs(src->in6.sin6_port);
-	} else {
-		inet_ntop(AF_INET, &src->in.sin_addr, ip, sizeof(ip));
-		port = ntohs(src->in.sin_port);
-	}
+	size_t iplen = addr_text(src, ip);
+	uint16_t port = ntohs(src->sa.sa_family == AF_INET6 ? src->in6.sin6_port : src->in.sin_port);
 	bool rport = v->flags & SE_VIA_RPORT;
 	/* §18.2.1: received when sent-by is not the source address; RFC 3581
 	 * §4: always, with rport filled in, when the client asked for rport */
@@ -116,7 +142,7 @@ int sip_via_received(const struct se_msg *m, const char *buf, const union sockad
 		host++;
 		hl -= 2;
 	}
-	if (!rport && hl == strlen(ip) && strncasecmp(host, ip, hl) == 0)
+	if (!rport && hl == iplen && strncasecmp(host, ip, hl) == 0)
 		return 0;
 	const struct se_hdr *h = &se_msg_hdrs(m)[v->hdr];
 	uint32_t hop_end = v->whole.off + v->whole.len;
@@ -128,9 +154,10 @@ int sip_via_received(const struct se_msg *m, const char *buf, const union sockad
 			ps--;
 		ps--;
 	}
-	int k = snprintf(out, cap, "%.*s", (int)(ps - h->value.off), buf + h->value.off);
+	struct se_out o = se_out_at(out, cap);
+	se_out_put(&o, buf + h->value.off, ps - h->value.off);
 	/* keep every param but received and rport */
-	for (uint32_t p = ps; p < hop_end && k > 0 && (size_t)k < cap;) {
+	for (uint32_t p = ps; p < hop_end && !o.full;) {
 		uint32_t e = via_param_end(buf, p + 1, hop_end);
 		uint32_t n = p + 1;
 		while (n < e && buf[n] == ' ')
@@ -140,18 +167,20 @@ int sip_via_received(const struct se_msg *m, const char *buf, const union sockad
 			    (e - n >= 5 && strncasecmp(buf + n, "rport", 5) == 0 &&
 			     (e - n == 5 || buf[n + 5] == '=' || buf[n + 5] == ' '));
 		if (!drop)
-			k += snprintf(out + k, cap - (size_t)k, "%.*s", (int)(e - p), buf + p);
+			se_out_put(&o, buf + p, e - p);
 		p = e;
 	}
-	if (k > 0 && (size_t)k < cap)
-		k += snprintf(out + k, cap - (size_t)k, ";received=%s", ip);
-	if (rport && k > 0 && (size_t)k < cap)
-		k += snprintf(out + k, cap - (size_t)k, ";rport=%u", port);
+	se_out_put(&o, ";received=", 10);
+	se_out_put(&o, ip, iplen);
+	if (rport) {
+		se_out_put(&o, ";rport=", 7);
+		se_out_u32(&o, port);
+	}
 	/* the other hops of the same header line, if any */
 	uint32_t vend = h->value.off + h->value.len;
-	if (k > 0 && (size_t)k < cap)
-		k += snprintf(out + k, cap - (size_t)k, "%.*s", (int)(vend - hop_end), buf + hop_end);
-	return k > 0 && (size_t)k < cap ? k : SE_ENOSPC;
+	se_out_put(&o, buf + hop_end, vend - hop_end);
+	int k = se_out_end(&o, out);
+	return k > 0 ? k : SE_ENOSPC;
 }
 
 /* A To tag for a stateless reply: the same for every retransmission of

@@ -18,7 +18,7 @@ int sip_listener_of(struct worker *w, const char *host, uint32_t hlen, uint16_t 
 		port = 5060;
 	for (uint32_t i = 0; i < w->n_listeners; i++) {
 		const struct listener_rt *l = &w->listeners[i];
-		if (l->via_port == port && strlen(l->via_host) == hlen &&
+		if (l->via_port == port && l->via_host_len == hlen &&
 		    strncasecmp(l->via_host, host, hlen) == 0)
 			return (int)i;
 	}

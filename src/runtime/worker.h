@@ -21,6 +21,9 @@ struct listener_rt {
 	uint32_t index;                    /* position in config listen[] */
 	char via_host[INET6_ADDRSTRLEN + 2]; /* host for Via/Record-Route ("[::1]" for v6) */
 	uint16_t via_port;
+	uint8_t via_host_len;
+	uint8_t hostport_len;
+	char hostport[INET6_ADDRSTRLEN + 8]; /* "via_host:via_port", ready to copy */
 };
 
 struct worker {

@@ -25,6 +25,8 @@
 #include "log.h"
 #include "xmem.h"
 
+#include <sipedge/out.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
@@ -119,6 +121,13 @@ static void worker_udp_via(struct worker *w, struct listener_rt *l,
 		snprintf(l->via_host, sizeof(l->via_host), "%s", w->cfg->advertise.host);
 	if (w->cfg->advertise.port)
 		l->via_port = w->cfg->advertise.port;
+	l->via_host_len = (uint8_t)strlen(l->via_host);
+	struct se_out o = se_out_at(l->hostport, sizeof(l->hostport));
+	se_out_put(&o, l->via_host, l->via_host_len);
+	se_out_put(&o, ":", 1);
+	se_out_u32(&o, l->via_port);
+	int n = se_out_end(&o, l->hostport); /* fits: via_host has room for an IPv6 literal */
+	l->hostport_len = (uint8_t)(n > 0 ? n : 0);
 }
 
 int worker_udp_open(struct worker *w, uint32_t index, int fd)

@@ -4,7 +4,8 @@
  */
 #include "txn_key.h"
 
-#include <stdio.h>
+#include <sipedge/out.h>
+
 #include <string.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
@@ -24,7 +25,9 @@ uint32_t txn_key_server(const struct se_msg *m, const char *buf, char *key, uint
 	const struct se_via *v = se_msg_top_via(m);
 	uint32_t k = 0;
 	char port[8];
-	int pn = snprintf(port, sizeof(port), "%u", (v->flags & SE_VIA_PORT) ? v->port : 5060);
+	struct se_out po = se_out_at(port, sizeof(port));
+	se_out_u32(&po, (v->flags & SE_VIA_PORT) ? v->port : 5060);
+	uint32_t pn = (uint32_t)(po.p - port);
 	bool cookie = v->branch.len > 7 && memcmp(buf + v->branch.off, SE_BRANCH_COOKIE, 7) == 0;
 	*rfc2543 = !cookie;
 	if (cookie) {
@@ -32,17 +35,18 @@ uint32_t txn_key_server(const struct se_msg *m, const char *buf, char *key, uint
 		k = put(key, k, cap, buf + v->branch.off, v->branch.len);
 	} else {
 		char cseq[12];
-		int cn = snprintf(cseq, sizeof(cseq), "%u", m->cseq);
+		struct se_out co = se_out_at(cseq, sizeof(cseq));
+		se_out_u32(&co, m->cseq);
 		k = put(key, k, cap, "2", 1);
 		k = put(key, k, cap, buf + m->ruri_text.off, m->ruri_text.len);
 		k = put(key, k, cap, buf + m->from.tag.off, m->from.tag.len);
 		k = put(key, k, cap, buf + m->call_id.off, m->call_id.len);
-		k = put(key, k, cap, cseq, (uint32_t)cn);
+		k = put(key, k, cap, cseq, (uint32_t)(co.p - cseq));
 		k = put(key, k, cap, buf + v->branch.off, v->branch.len);
 	}
 	uint32_t hs = k;
 	k = put(key, k, cap, buf + v->host.off, v->host.len);
-	k = put(key, k, cap, port, (uint32_t)pn);
+	k = put(key, k, cap, port, pn);
 	if (k == UINT32_MAX)
 		return 0;
 	for (uint32_t i = hs; i < k; i++) /* host compares case-insensitively */
@@ -81,11 +85,23 @@ uint32_t txn_branch_make(char out[TXN_BRANCH_MAX], const struct txn_branch_id *i
 {
 	char rnd[9];
 	se_rng_token(rng, rnd, 8);
-	int n = snprintf(out, TXN_BRANCH_MAX, PREFIX "%x.%x.%u.%08x.%s.", id->bucket, id->label,
-			 id->branch % 10, id->loop, rnd);
-	uint32_t mac = (uint32_t)XXH3_64bits_withSeed(out, (size_t)n, secret);
-	n += snprintf(out + n, TXN_BRANCH_MAX - (size_t)n, "%08x", mac);
-	return (uint32_t)n;
+	/* PREFIX bucket.label.branch.loop.random. then the mac: at most
+	 * 9 + 9 + 9 + 2 + 9 + 9 + 8 = 55 bytes, well within TXN_BRANCH_MAX */
+	struct se_out o = se_out_at(out, TXN_BRANCH_MAX);
+	se_out_put(&o, PREFIX, PREFIX_LEN);
+	se_out_hex(&o, id->bucket, 1);
+	se_out_put(&o, ".", 1);
+	se_out_hex(&o, id->label, 1);
+	se_out_put(&o, ".", 1);
+	se_out_u32(&o, id->branch % 10);
+	se_out_put(&o, ".", 1);
+	se_out_hex(&o, id->loop, 8);
+	se_out_put(&o, ".", 1);
+	se_out_put(&o, rnd, 8);
+	se_out_put(&o, ".", 1);
+	size_t n = (size_t)(o.p - out);
+	se_out_hex(&o, (uint32_t)XXH3_64bits_withSeed(out, n, secret), 8);
+	return (uint32_t)se_out_end(&o, out);
 }
 
 static bool hex_field(const char *b, uint32_t *p, uint32_t end, uint32_t maxlen, char stop,
