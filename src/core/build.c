@@ -13,8 +13,8 @@
  * the plan, before the first byte is written.
  */
 #include <sipedge/build.h>
-
 #include <sipedge/out.h>
+
 #include "chars.h"
 
 _Static_assert(SE_HDR__COUNT <= 64, "header-id masks are uint64_t");
@@ -47,14 +47,12 @@ static bool is_whole_line(uint8_t op)
  * LF or NUL from a policy string would inject headers. */
 static bool value_ok(const struct se_edit *e)
 {
-	if (e->len && !e->data)
-		return false;
-	for (uint32_t i = 0; i < e->len; i++) {
-		char c = e->data[i];
-		if (c == '\r' || c == '\n' || c == '\0')
-			return false;
-	}
-	return true;
+	if (!e->len)
+		return true;
+	/* three vectorised scans cost less than one byte-by-byte loop over
+	 * the Via and Record-Route values of every forwarded request */
+	return e->data && !memchr(e->data, '\r', e->len) && !memchr(e->data, '\n', e->len) &&
+	       !memchr(e->data, '\0', e->len);
 }
 
 static bool name_ok(const char *name)

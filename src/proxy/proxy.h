@@ -269,6 +269,12 @@ bool sip_failover_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
  * tell passive health the destination answered. */
 void sip_branch_done_locked(struct sip_worker *sw, struct txn *t, struct txn_branch *br,
 			    bool answered);
+/* Free t's route plan (and its copy of the request), if any. */
+void sip_route_free_locked(struct sip_worker *sw, struct txn *t);
+/* Once the final went up, no try is pending and no call slot is held, the
+ * plan is of no more use unless its reactions must edit retransmitted
+ * responses: freed, so that the record held for 64*T1 afterwards is small. */
+void sip_route_settle_locked(struct sip_worker *sw, struct txn *t);
 /* Start the first usable candidate at or after t->route->next; true when
  * one was sent. When none is, the request is answered (best response, or
  * what the skipped candidates say). */

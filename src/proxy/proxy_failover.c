@@ -96,6 +96,27 @@ bool sip_route_plan_locked(struct sip_worker *sw, struct txn *t, const struct si
 	return true;
 }
 
+void sip_route_free_locked(struct sip_worker *sw, struct txn *t)
+{
+	if (!t->route)
+		return;
+	arena_free(sw->w->sh->arena, t->route->fwd);
+	arena_free(sw->w->sh->arena, t->route);
+	t->route = NULL;
+}
+
+void sip_route_settle_locked(struct sip_worker *sw, struct txn *t)
+{
+	const struct txn_route *r = t->route;
+	if (!r || !(t->flags & TXN_F_FINAL) || r->react[0] != POLICY_NONE ||
+	    r->react[1] != POLICY_NONE || sip_txn_branches_pending(t))
+		return;
+	for (uint8_t i = 0; i < t->nbr; i++)
+		if (t->br[i].acquired)
+			return;
+	sip_route_free_locked(sw, t);
+}
+
 static uint16_t addr_port(const union sockaddr_any *a)
 {
 	return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);

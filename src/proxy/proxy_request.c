@@ -118,7 +118,15 @@ int sip_branch_start_locked(struct sip_worker *sw, struct txn *t, const struct s
 {
 	const struct config *cfg = sw->w->cfg;
 	*sent = false;
-	if (t->nbr >= TXN_MAX_BRANCHES)
+	if (!t->br) { /* as many branches as the plan may try, never more */
+		const struct txn_route *r = t->route;
+		uint8_t cap = r ? (r->max_tries < r->n ? r->max_tries : r->n) : 1;
+		t->br = arena_calloc(sw->w->sh->arena, cap ? cap : 1, sizeof(*t->br));
+		if (!t->br)
+			return SE_ESHMFULL;
+		t->br_cap = cap ? cap : 1;
+	}
+	if (t->nbr >= t->br_cap)
 		return SE_ELIMIT;
 	if (n_extra + 1 > SIP_EDITS_MAX)
 		return SE_ELIMIT;

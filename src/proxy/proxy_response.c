@@ -38,8 +38,13 @@ static void server_final_locked(struct sip_worker *sw, struct txn *t, uint16_t c
 			t->t_g = sw->now + cfg->timers.t1;         /* Timer G */
 			t->t_end = sw->now + 64 * cfg->timers.t1;  /* Timer H */
 		} else {
+			/* RFC 6026 §7.1: in Accepted a retransmitted INVITE is
+			 * absorbed, not answered: the 2xx copy is of no use */
 			t->sstate = TS_ACCEPTED;
 			t->t_end = sw->now + 64 * cfg->timers.t1;  /* Timer L */
+			arena_free(sw->w->sh->arena, t->resp);
+			t->resp = NULL;
+			t->resp_len = 0;
 		}
 	} else {
 		t->sstate = TS_COMPLETED;
@@ -184,6 +189,18 @@ bool sip_txn_branches_pending(const struct txn *t)
 	return false;
 }
 
+/* An INVITE branch accepted (2xx): its request copy served retransmits
+ * and a CANCEL, neither of which can happen any more (RFC 6026 Timer M
+ * only relays 2xx retransmissions). */
+static void branch_accepted_locked(struct sip_worker *sw, struct txn_branch *br)
+{
+	br->state = TC_ACCEPTED;
+	br->t_timeout = sw->now + 64 * sw->w->cfg->timers.t1; /* Timer M */
+	arena_free(sw->w->sh->arena, br->req);
+	br->req = NULL;
+	br->req_len = 0;
+}
+
 /* §16.7 step 6: a 6xx beats everything, then the lowest class. */
 static unsigned best_rank(uint16_t code)
 {
@@ -310,8 +327,7 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 			    sw, t, m, buf, first,
 			    t->route ? response_reaction(sw, t, br, m, !late, &rxs) : NULL);
 			if (late) { /* its retransmissions are absorbed as such */
-				br->state = TC_ACCEPTED;
-				br->t_timeout = sw->now + 64 * cfg->timers.t1;
+				branch_accepted_locked(sw, br);
 				if (first)
 					server_final_locked(sw, t, sent ? sent : code);
 				return;
@@ -328,8 +344,7 @@ static void final_locked(struct sip_worker *sw, struct txn *t, struct txn_branch
 	if (code < 300 && t->route)
 		rx = response_reaction(sw, t, br, m, false, &rxs);
 	if (invite && code < 300) { /* RFC 6026: Accepted, Timer M */
-		br->state = TC_ACCEPTED;
-		br->t_timeout = sw->now + 64 * cfg->timers.t1;
+		branch_accepted_locked(sw, br);
 		uint16_t sent = forward_up_ex_locked(sw, t, m, buf, true, rx);
 		if (!(t->flags & TXN_F_FINAL))
 			server_final_locked(sw, t, sent ? sent : code);

@@ -26,6 +26,8 @@ static bool branch_done(const struct txn_branch *br)
 
 void sip_txn_rearm_locked(struct sip_worker *sw, struct txn *t)
 {
+	/* the end of every event of t: what it no longer needs goes first */
+	sip_route_settle_locked(sw, t);
 	uint64_t when = t->t_g;
 	when = min_nz(when, t->t_end);
 	for (uint8_t i = 0; i < t->nbr; i++) {

@@ -21,7 +21,9 @@ bool sip_key_of(struct sip_worker *sw, const struct se_msg *m, const char *buf,
 struct txn *sip_txn_new_locked(struct sip_worker *sw, uint32_t bucket, uint64_t hash,
 			       const char *key, uint32_t key_len)
 {
-	struct txn *t = arena_calloc(sw->w->sh->arena, 1, sizeof(*t));
+	/* sized to its key: most of a record's life is spent absorbing
+	 * retransmissions after the final (64*T1), by the tens of thousands */
+	struct txn *t = arena_calloc(sw->w->sh->arena, 1, sizeof(*t) + key_len);
 	if (!t)
 		return NULL;
 	twheel_node_init(&t->timer);
@@ -103,16 +105,13 @@ void sip_txn_free_locked(struct sip_worker *sw, struct txn *t)
 	arena_free(a, t->req);
 	arena_free(a, t->resp);
 	arena_free(a, t->best);
-	for (int i = 0; i < TXN_MAX_BRANCHES; i++) {
-		if (i < t->nbr) /* a call slot still held is given back */
-			sip_branch_done_locked(sw, t, &t->br[i], false);
+	for (uint8_t i = 0; i < t->nbr; i++) {
+		sip_branch_done_locked(sw, t, &t->br[i], false); /* a call slot still held */
 		arena_free(a, t->br[i].req);
 		arena_free(a, t->br[i].cancel_req);
 	}
-	if (t->route) {
-		arena_free(a, t->route->fwd);
-		arena_free(a, t->route);
-	}
+	arena_free(a, t->br);
+	sip_route_free_locked(sw, t);
 	atomic_fetch_sub_explicit(&sw->ss->stats[t->owner].txn_owned, 1, memory_order_relaxed);
 	arena_free(a, t);
 }

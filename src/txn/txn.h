@@ -106,10 +106,11 @@ struct txn {
 	uint8_t flags;      /* TXN_F_* */
 	uint8_t listener;   /* where the request came in */
 	uint8_t nbr;        /* branches used */
+	uint8_t br_cap;     /* branches br has room for (never grows: a branch
+			     * pointer stays valid while the record lives) */
 	uint16_t resp_code; /* last response sent upstream */
 	uint16_t best_code; /* best final received so far (§16.7), 0 none */
 	uint16_t key_len;
-	char key[TXN_KEY_MAX]; /* matching key, see txn_match.c */
 	union sockaddr_any src;      /* the request's source */
 	union sockaddr_any resp_dst; /* where responses go (§18.2.2, RFC 3581) */
 	char *req;          /* arena: the request as received; freed at final */
@@ -127,7 +128,9 @@ struct txn {
 				  * routing time so that a policy reload does
 				  * not change a transaction in flight; freed
 				  * with the transaction */
-	struct txn_branch br[TXN_MAX_BRANCHES];
+	struct txn_branch *br; /* arena: br_cap of them, made with the first
+				* branch: as many as the route plan may try */
+	char key[];         /* matching key (key_len bytes), see txn_key.h */
 };
 
 #define txn_of_link(l) ((struct txn *)((char *)(l) - offsetof(struct txn, link)))
