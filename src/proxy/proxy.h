@@ -355,8 +355,17 @@ int sip_listener_to(struct sip_worker *sw, const union sockaddr_any *dst, int *i
 void sip_dest_addr(const struct policy_dest *d, union sockaddr_any *out);
 
 /* proxy_send.c */
+/* Send from our listener (queued: it leaves with the loop iteration's
+ * other datagrams, worker_send). False when it could not be queued, which
+ * is counted (drops.send_failed), as is a later refusal by the kernel. */
 bool sip_send(struct sip_worker *sw, uint8_t listener, const union sockaddr_any *dst,
 	      const char *buf, uint32_t len);
+/* The same, sent at once: false when the kernel refused it (a transport
+ * error for a new branch). */
+bool sip_send_now(struct sip_worker *sw, uint8_t listener, const union sockaddr_any *dst,
+		  const char *buf, uint32_t len);
+/* hooks->send_failed: queued datagrams the kernel refused, counted. */
+void sip_send_failed(struct worker *w, uint32_t n, int err);
 void sip_reply(struct sip_worker *sw, uint8_t listener, const struct se_msg *m, const char *buf,
 	       const union sockaddr_any *dst, uint16_t code, const char *reason,
 	       const char *extra);

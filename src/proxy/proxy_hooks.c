@@ -119,6 +119,7 @@ static const struct runtime_hooks hooks = {
 		.tick = sip_tick,
 		.idle = sip_idle,
 		.policy = sip_policy,
+		.send_failed = sip_send_failed,
 		.stop = sip_stop,
 		.tick_ms = TICK_MS,
 	},

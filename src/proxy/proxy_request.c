@@ -163,7 +163,9 @@ int sip_branch_start_locked(struct sip_worker *sw, struct txn *t, const struct s
 	br->t_timeout = sw->now + b;
 	if (t->flags & TXN_F_INVITE)
 		br->t_c = sw->now + cfg->timers.timer_c;
-	*sent = sip_send(sw, br->listener, &br->dst, sw->out, (uint32_t)n);
+	/* now, not with the iteration's others: a transport error fails
+	 * this try over */
+	*sent = sip_send_now(sw, br->listener, &br->dst, sw->out, (uint32_t)n);
 	return 0;
 }
 

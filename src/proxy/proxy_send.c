@@ -16,10 +16,8 @@
 
 #include "../runtime/log.h"
 
-bool sip_send(struct sip_worker *sw, uint8_t listener, const union sockaddr_any *dst,
-	      const char *buf, uint32_t len)
+static bool counted(struct sip_worker *sw, int rc, uint32_t len)
 {
-	int rc = worker_send(sw->w, &sw->w->listeners[listener], &dst->sa, buf, len);
 	if (rc < 0) {
 		atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_SEND_FAILED], 1,
 					  memory_order_relaxed);
@@ -27,6 +25,27 @@ bool sip_send(struct sip_worker *sw, uint8_t listener, const union sockaddr_any 
 		return false;
 	}
 	return true;
+}
+
+bool sip_send(struct sip_worker *sw, uint8_t listener, const union sockaddr_any *dst,
+	      const char *buf, uint32_t len)
+{
+	return counted(sw, worker_send(sw->w, &sw->w->listeners[listener], &dst->sa, buf, len),
+		       len);
+}
+
+bool sip_send_now(struct sip_worker *sw, uint8_t listener, const union sockaddr_any *dst,
+		  const char *buf, uint32_t len)
+{
+	return counted(sw, worker_send_now(sw->w, &sw->w->listeners[listener], &dst->sa, buf, len),
+		       len);
+}
+
+void sip_send_failed(struct worker *w, uint32_t n, int err)
+{
+	struct sip_worker *sw = sip_of(w);
+	atomic_fetch_add_explicit(&sw->st->drops[SIP_DROP_SEND_FAILED], n, memory_order_relaxed);
+	log_debug("%u datagram(s) refused by the kernel: %s", n, se_strerror(err));
 }
 
 int sip_host_addr(const char *host, uint32_t hlen, uint16_t port, union sockaddr_any *out)

@@ -50,24 +50,6 @@ uint64_t worker_drain_ms(const struct config *cfg)
 	return 64u * (uint64_t)cfg->timers.t1;
 }
 
-int worker_send(struct worker *w, struct listener_rt *l, const struct sockaddr *dst,
-                const void *buf, size_t len)
-{
-	if (l->fd < 0)
-		return -EBADF;
-	if (len > UINT32_MAX)
-		return -EMSGSIZE;
-	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
-	/* try_send: no queue. A datagram that cannot leave now is dropped and
-	 * counted by the caller; SIP retransmits, a queue would only add
-	 * latency and memory to the next overload. */
-	int rc = uv_udp_try_send(&l->udp, &b, 1, dst);
-	if (rc < 0)
-		return rc; /* libuv's codes are -errno on Unix */
-	atomic_fetch_add_explicit(&w->sh->slots[w->slot].msgs_out, 1, memory_order_relaxed);
-	return 0;
-}
-
 /* Close everything; uv_run returns once the close callbacks have run. */
 static void worker_finish(struct worker *w, int status, int level, const char *why)
 {
@@ -75,6 +57,7 @@ static void worker_finish(struct worker *w, int status, int level, const char *w
 		return;
 	log_write(level, "exiting: %s", why);
 	w->exit_status = status;
+	worker_tx_close(w);
 	uv_close((uv_handle_t *)&w->sig_term, NULL);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	ctl_worker_close(w);
@@ -196,6 +179,7 @@ static int worker_setup_loop(struct worker *w, const struct worker_init *wi)
 		return rc;
 	}
 	worker_udp_init(w);
+	worker_tx_init(w);
 	for (uint32_t l = 0; l < wi->n_listeners; l++) {
 		rc = worker_udp_open(w, l, wi->fds[l * wi->nslots + wi->slot]);
 		if (rc != 0)
@@ -276,6 +260,7 @@ _Noreturn void worker_main(const struct worker_init *wi)
 	if (rc != 0)
 		log_warn("uv_loop_close: %s", uv_strerror(rc));
 	worker_udp_free(w);
+	worker_tx_free(w);
 	int status = w->exit_status;
 	free(w);
 	exit(status);

@@ -51,6 +51,8 @@ struct worker {
 	uint64_t tick_due_ns;         /* uv_hrtime() the tick is due: lag baseline */
 	uint64_t ppid_check_ms;       /* next getppid() check */
 	uint64_t drain_deadline_ms;   /* stopping: exit at this worker_now_ms() */
+	struct worker_tx *tx;         /* datagrams queued for sendmmsg (worker_send.c) */
+	uv_prepare_t tx_prepare;      /* flushes them before each wait for events */
 	char *rxbuf;                  /* receive buffer of every listener (recvmmsg) */
 	size_t rxbuf_len;
 	uint64_t rx_errlog_ms;        /* last receive error logged (one a second) */
@@ -87,11 +89,23 @@ _Noreturn void worker_main(const struct worker_init *wi);
 
 /*
  * Send a datagram from listener l's socket (the source address peers
- * expect). Non-blocking; returns 0, or a negative errno (the datagram is
- * dropped and the caller counts it).
+ * expect). It is copied and goes out with the loop iteration's other
+ * datagrams (sendmmsg, worker_send.c): returns 0, or a negative errno
+ * when it cannot even be queued (a closed listener, too big). A refusal
+ * by the kernel later drops it and is reported to hooks->send_failed.
  */
 int worker_send(struct worker *w, struct listener_rt *l, const struct sockaddr *dst,
 		const void *buf, size_t len);
+/* The same, sent now with whatever is queued: returns 0, or the negative
+ * errno the kernel answered for this datagram (the caller counts it). */
+int worker_send_now(struct worker *w, struct listener_rt *l, const struct sockaddr *dst,
+		    const void *buf, size_t len);
+/* Send what is queued (the runtime does it each loop iteration). */
+void worker_flush(struct worker *w);
+/* worker_send.c, for worker.c: the queue's life. */
+void worker_tx_init(struct worker *w);
+void worker_tx_close(struct worker *w);
+void worker_tx_free(struct worker *w);
 
 /* Monotonic milliseconds (the loop's cached time, updated per iteration). */
 uint64_t worker_now_ms(struct worker *w);

@@ -33,6 +33,9 @@ struct worker_hooks {
 	/* The policy to use from now on (struct policy): after start, and
 	 * after each reload the worker compiled. May be NULL. */
 	void (*policy)(struct worker *w, const void *policy);
+	/* n queued datagrams the kernel refused when they were flushed (err:
+	 * the last one's -errno); to be counted. May be NULL. */
+	void (*send_failed)(struct worker *w, uint32_t n, int err);
 	/* Before exit: release per-process resources. */
 	void (*stop)(struct worker *w);
 	uint32_t tick_ms;
