@@ -38,7 +38,8 @@
 	 (QDTEXT(c) ? SE_C_QDTEXT : 0) | ((ALNUM(c) || IN2(c, '-', '.')) ? SE_C_HOST : 0) |  \
 	 ((UNRESERVED(c) || RESERVED(c) || (c) == '%') ? SE_C_URIC : 0) |                   \
 	 (DIGIT(c) ? SE_C_DIGIT : 0) |                                                      \
-	 ((((c) >= 0x20 && (c) != 0x7f) || (c) == '\t') ? SE_C_TEXT : 0))
+	 ((((c) >= 0x20 && (c) != 0x7f) || (c) == '\t') ? SE_C_TEXT : 0) |                  \
+	 ((TOKEN(c) || IN2(c, ':', '[') || (c) == ']') ? SE_C_GVAL : 0))
 
 #define R4(b) CLS(b), CLS((b) + 1), CLS((b) + 2), CLS((b) + 3)
 #define R16(b) R4(b), R4((b) + 4), R4((b) + 8), R4((b) + 12)

@@ -2,30 +2,32 @@
  * Header-name and method lookup (RFC 3261 §7.1, §7.3.3, §20).
  *
  * Header names are case-insensitive and have compact forms; lookup runs
- * once per header line of every message, so it dispatches on the first
- * letter and the length before comparing any bytes. The candidate lists
- * below must agree with SE_HDR_MAP in <sipedge/hdr.h>: test_hdr checks
- * every canonical and compact name round-trips.
+ * once per header line of every message, so it hashes the length and the
+ * first and last letters to the one candidate before comparing any bytes.
+ * The tables below must agree with SE_HDR_MAP in <sipedge/hdr.h>: test_hdr
+ * checks every canonical and compact name round-trips.
  */
 #include <sipedge/hdr.h>
 
 #include <string.h>
 
-static const char *const hdr_names[SE_HDR__COUNT] = {
+#include "msg_int.h"
+
+const char *const hdr_names[SE_HDR__COUNT] = {
 	[SE_HDR_OTHER] = "",
 #define XX(id, name, c) [SE_HDR_##id] = name,
 	SE_HDR_MAP(XX)
 #undef XX
 };
 
-static const unsigned char hdr_lens[SE_HDR__COUNT] = {
+const unsigned char hdr_lens[SE_HDR__COUNT] = {
 #define XX(id, name, c) [SE_HDR_##id] = sizeof(name) - 1,
 	SE_HDR_MAP(XX)
 #undef XX
 };
 
 /* Compact forms, indexed by lower-case letter. */
-static const unsigned char hdr_compact[26] = {
+const unsigned char hdr_compact[26] = {
 	['a' - 'a'] = SE_HDR_ACCEPT_CONTACT,  ['b' - 'a'] = SE_HDR_REFERRED_BY,
 	['c' - 'a'] = SE_HDR_CONTENT_TYPE,    ['d' - 'a'] = SE_HDR_REQUEST_DISPOSITION,
 	['e' - 'a'] = SE_HDR_CONTENT_ENCODING, ['f' - 'a'] = SE_HDR_FROM,
@@ -38,53 +40,58 @@ static const unsigned char hdr_compact[26] = {
 	['x' - 'a'] = SE_HDR_SESSION_EXPIRES, ['y' - 'a'] = SE_HDR_IDENTITY,
 };
 
-/* Candidates by first letter of the full name, terminated by 0. */
-static const unsigned char hdr_by_letter[26][10] = {
-	['a' - 'a'] = {SE_HDR_ALLOW_EVENTS, SE_HDR_ACCEPT_CONTACT, SE_HDR_ALLOW, SE_HDR_ACCEPT,
-		       SE_HDR_AUTHORIZATION},
-	['c' - 'a'] = {SE_HDR_CALL_ID, SE_HDR_CSEQ, SE_HDR_CONTACT, SE_HDR_CONTENT_LENGTH,
-		       SE_HDR_CONTENT_TYPE, SE_HDR_CONTENT_ENCODING},
-	['e' - 'a'] = {SE_HDR_EXPIRES, SE_HDR_EVENT},
-	['f' - 'a'] = {SE_HDR_FROM},
-	['i' - 'a'] = {SE_HDR_IDENTITY, SE_HDR_IDENTITY_INFO},
-	['m' - 'a'] = {SE_HDR_MAX_FORWARDS, SE_HDR_MAX_BREADTH, SE_HDR_MIN_EXPIRES},
-	['p' - 'a'] = {SE_HDR_PATH, SE_HDR_PROXY_REQUIRE, SE_HDR_PROXY_AUTHORIZATION,
-		       SE_HDR_PROXY_AUTHENTICATE},
-	['r' - 'a'] = {SE_HDR_ROUTE, SE_HDR_RECORD_ROUTE, SE_HDR_REQUIRE, SE_HDR_REASON,
-		       SE_HDR_REFER_TO, SE_HDR_REFERRED_BY, SE_HDR_REJECT_CONTACT,
-		       SE_HDR_REQUEST_DISPOSITION, SE_HDR_RETRY_AFTER},
-	['s' - 'a'] = {SE_HDR_SUPPORTED, SE_HDR_SUBJECT, SE_HDR_SESSION_EXPIRES, SE_HDR_SERVER},
-	['t' - 'a'] = {SE_HDR_TO, SE_HDR_TIMESTAMP},
-	['u' - 'a'] = {SE_HDR_UNSUPPORTED, SE_HDR_USER_AGENT},
-	['v' - 'a'] = {SE_HDR_VIA},
-	['w' - 'a'] = {SE_HDR_WWW_AUTHENTICATE, SE_HDR_WARNING},
+/* Full names by HDR_HASH() of their length and first and last letters;
+ * see msg_int.h. */
+#define H HDR_HASH
+const unsigned char hdr_hash[256] = {
+	[H(3, 'v', 'a')] = SE_HDR_VIA,
+	[H(4, 'f', 'm')] = SE_HDR_FROM,
+	[H(2, 't', 'o')] = SE_HDR_TO,
+	[H(7, 'c', 'd')] = SE_HDR_CALL_ID,
+	[H(4, 'c', 'q')] = SE_HDR_CSEQ,
+	[H(12, 'm', 's')] = SE_HDR_MAX_FORWARDS,
+	[H(5, 'r', 'e')] = SE_HDR_ROUTE,
+	[H(12, 'r', 'e')] = SE_HDR_RECORD_ROUTE,
+	[H(4, 'p', 'h')] = SE_HDR_PATH,
+	[H(7, 'c', 't')] = SE_HDR_CONTACT,
+	[H(14, 'c', 'h')] = SE_HDR_CONTENT_LENGTH,
+	[H(12, 'c', 'e')] = SE_HDR_CONTENT_TYPE,
+	[H(16, 'c', 'g')] = SE_HDR_CONTENT_ENCODING,
+	[H(13, 'p', 'e')] = SE_HDR_PROXY_REQUIRE,
+	[H(7, 'r', 'e')] = SE_HDR_REQUIRE,
+	[H(9, 's', 'd')] = SE_HDR_SUPPORTED,
+	[H(11, 'u', 'd')] = SE_HDR_UNSUPPORTED,
+	[H(11, 'm', 'h')] = SE_HDR_MAX_BREADTH,
+	[H(6, 'r', 'n')] = SE_HDR_REASON,
+	[H(7, 'e', 's')] = SE_HDR_EXPIRES,
+	[H(7, 's', 't')] = SE_HDR_SUBJECT,
+	[H(5, 'e', 't')] = SE_HDR_EVENT,
+	[H(12, 'a', 's')] = SE_HDR_ALLOW_EVENTS,
+	[H(8, 'r', 'o')] = SE_HDR_REFER_TO,
+	[H(11, 'r', 'y')] = SE_HDR_REFERRED_BY,
+	[H(14, 'a', 't')] = SE_HDR_ACCEPT_CONTACT,
+	[H(14, 'r', 't')] = SE_HDR_REJECT_CONTACT,
+	[H(19, 'r', 'n')] = SE_HDR_REQUEST_DISPOSITION,
+	[H(15, 's', 's')] = SE_HDR_SESSION_EXPIRES,
+	[H(8, 'i', 'y')] = SE_HDR_IDENTITY,
+	[H(13, 'i', 'o')] = SE_HDR_IDENTITY_INFO,
+	[H(5, 'a', 'w')] = SE_HDR_ALLOW,
+	[H(6, 'a', 't')] = SE_HDR_ACCEPT,
+	[H(13, 'a', 'n')] = SE_HDR_AUTHORIZATION,
+	[H(19, 'p', 'n')] = SE_HDR_PROXY_AUTHORIZATION,
+	[H(16, 'w', 'e')] = SE_HDR_WWW_AUTHENTICATE,
+	[H(18, 'p', 'e')] = SE_HDR_PROXY_AUTHENTICATE,
+	[H(11, 'r', 'r')] = SE_HDR_RETRY_AFTER,
+	[H(9, 't', 'p')] = SE_HDR_TIMESTAMP,
+	[H(6, 's', 'r')] = SE_HDR_SERVER,
+	[H(10, 'u', 't')] = SE_HDR_USER_AGENT,
+	[H(11, 'm', 's')] = SE_HDR_MIN_EXPIRES,
+	[H(7, 'w', 'g')] = SE_HDR_WARNING,
 };
-
-/* Compare name[0, n) case-insensitively with a canonical name made of
- * letters and '-'. The input has been checked to be a token, so folding
- * bit 0x20 cannot turn a non-letter into a letter or '-'. */
-static int name_ieq(const char *name, const char *canon, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)(name[i] | 0x20) != (unsigned char)(canon[i] | 0x20))
-			return 0;
-	return 1;
-}
 
 enum se_hdr_id se_hdr_lookup(const char *name, size_t len)
 {
-	if (len == 0)
-		return SE_HDR_OTHER;
-	unsigned char c = (unsigned char)(name[0] | 0x20);
-	if (c < 'a' || c > 'z')
-		return SE_HDR_OTHER;
-	if (len == 1)
-		return (enum se_hdr_id)hdr_compact[c - 'a'];
-	const unsigned char *cand = hdr_by_letter[c - 'a'];
-	for (int i = 0; i < 10 && cand[i]; i++)
-		if (hdr_lens[cand[i]] == len && name_ieq(name, hdr_names[cand[i]], len))
-			return (enum se_hdr_id)cand[i];
-	return SE_HDR_OTHER;
+	return hdr_lookup(name, len);
 }
 
 const char *se_hdr_name(enum se_hdr_id id)

@@ -16,9 +16,15 @@
 /* Skip LWS: SP/HTAB, and CRLF or LF followed by SP/HTAB (a folded line). */
 static inline uint32_t lex_lws(const char *b, uint32_t p, uint32_t end)
 {
+	/* Most calls find no white space at all: one test for them. Bytes
+	 * above SP are neither SP, HTAB, CR nor LF. */
+	if (p >= end || (unsigned char)b[p] > ' ')
+		return p;
 	for (;;) {
 		while (p < end && (b[p] == ' ' || b[p] == '\t'))
 			p++;
+		if (p >= end || (unsigned char)b[p] > ' ')
+			return p; /* not a line break: no folding to look at */
 		uint32_t q = p;
 		if (q < end && b[q] == '\r')
 			q++;
@@ -35,6 +41,10 @@ static inline uint32_t lex_lws(const char *b, uint32_t p, uint32_t end)
  * character has been consumed, as values never start at offset 0). */
 static inline uint32_t lex_sep(const char *b, uint32_t p, uint32_t end, char c)
 {
+	if (p < end && b[p] == c) { /* the common case: no LWS before c */
+		p++;
+		return p < end && (unsigned char)b[p] > ' ' ? p : lex_lws(b, p, end);
+	}
 	p = lex_lws(b, p, end);
 	if (p >= end || b[p] != c)
 		return 0;
@@ -43,9 +53,7 @@ static inline uint32_t lex_sep(const char *b, uint32_t p, uint32_t end, char c)
 
 static inline uint32_t lex_token(const char *b, uint32_t p, uint32_t end)
 {
-	while (p < end && se_is((unsigned char)b[p], SE_C_TOKEN))
-		p++;
-	return p;
+	return se_span(b, p, end, SE_C_TOKEN);
 }
 
 /* quoted-string starting at b[p] == '"': returns the offset after the
@@ -55,6 +63,9 @@ static inline uint32_t lex_quoted(const char *b, uint32_t p, uint32_t end)
 {
 	p++;
 	while (p < end) {
+		p = se_span(b, p, end, SE_C_QDTEXT); /* the bulk of the text */
+		if (p >= end)
+			break;
 		unsigned char c = (unsigned char)b[p];
 		if (c == '"')
 			return p + 1;
@@ -64,7 +75,7 @@ static inline uint32_t lex_quoted(const char *b, uint32_t p, uint32_t end)
 			p += 2;
 			continue;
 		}
-		if (se_is(c, SE_C_QDTEXT) || c == ' ' || c == '\t') {
+		if (c == ' ' || c == '\t') {
 			p++;
 			continue;
 		}
@@ -88,11 +99,8 @@ static inline uint32_t lex_gen_value(const char *b, uint32_t p, uint32_t end)
 {
 	if (p < end && b[p] == '"')
 		return lex_quoted(b, p, end);
-	uint32_t s = p;
-	while (p < end && (se_is((unsigned char)b[p], SE_C_TOKEN) || b[p] == ':' || b[p] == '[' ||
-			   b[p] == ']'))
-		p++;
-	return p == s ? 0 : p;
+	uint32_t q = se_span_long(b, p, end, SE_C_GVAL);
+	return q == p ? 0 : q;
 }
 
 /* 1*DIGIT into *out, saturating at `max`+1 so callers can refuse overflow

@@ -36,14 +36,12 @@ static bool callid_ok(const char *b, struct se_range v)
 {
 	uint32_t p = v.off, end = v.off + v.len;
 	uint32_t s = p;
-	while (p < end && se_is((unsigned char)b[p], SE_C_WORD))
-		p++;
+	p = se_span_long(b, p, end, SE_C_WORD);
 	if (p == s)
 		return false;
 	if (p < end && b[p] == '@') {
 		s = ++p;
-		while (p < end && se_is((unsigned char)b[p], SE_C_WORD))
-			p++;
+		p = se_span_long(b, p, end, SE_C_WORD);
 		if (p == s)
 			return false;
 	}

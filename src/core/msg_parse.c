@@ -2,15 +2,20 @@
  * SIP message parser: start line, header loop, body (RFC 3261 §7, §7.3.1
  * line folding, §7.5 leading CRLF, §18.3 framing, §25 ABNF).
  *
- * One forward pass over the buffer. Line ends are found with memchr (the
- * bulk of the bytes are never looked at one by one); each header line is
- * recorded as ranges and, when its id is one the proxy needs, handed to a
- * typed parser (msg_via.c, msg_addr.c, msg_hdrs.c). The first fault ends
- * the parse with a detail fit for a 400 reason phrase.
+ * One forward pass over the buffer. Line ends are found 16 bytes at a time
+ * (SSE2) or with memchr (the bulk of the bytes are never looked at one by
+ * one); each header line is recorded as ranges and, when its id is one the
+ * proxy needs, handed to a typed parser (msg_via.c, msg_addr.c,
+ * msg_hdrs.c). The first fault ends the parse with a detail fit for a 400
+ * reason phrase.
  */
 #include "msg_int.h"
 
 #include <stddef.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define XX(id, name, c) [SE_HDR_##id] = "Bad " name " header",
 static const char *const bad_what[SE_HDR__COUNT] = {[SE_HDR_OTHER] = "Bad header line",
@@ -54,8 +59,16 @@ static void msg_reset(struct se_msg *m)
  * literals). Returns the end offset, or 0. Sets *is20 for SIP/2.0. */
 static uint32_t parse_version(const char *b, uint32_t p, uint32_t end, bool *is20)
 {
-	if (end - p < 7 || (b[p] | 0x20) != 's' || (b[p + 1] | 0x20) != 'i' ||
-	    (b[p + 2] | 0x20) != 'p' || b[p + 3] != '/')
+	if (end - p < 7)
+		return 0;
+	/* what every message says, as the general path below reads it */
+	if (memcmp(b + p, "SIP/2.0", 7) == 0 &&
+	    (end - p == 7 || b[p + 7] < '0' || b[p + 7] > '9')) {
+		*is20 = true;
+		return p + 7;
+	}
+	if ((b[p] | 0x20) != 's' || (b[p + 1] | 0x20) != 'i' || (b[p + 2] | 0x20) != 'p' ||
+	    b[p + 3] != '/')
 		return 0;
 	uint32_t s = p + 4;
 	uint64_t major, minor;
@@ -67,6 +80,25 @@ static uint32_t parse_version(const char *b, uint32_t p, uint32_t end, bool *is2
 		return 0;
 	*is20 = major == 2 && minor == 0;
 	return r;
+}
+
+/* The first SP or HTAB in b[p, end), or end; sixteen bytes at a time with
+ * SSE2, as a Request-URI is mostly longer than that. */
+static uint32_t first_ws(const char *b, uint32_t p, uint32_t end)
+{
+#ifdef __SSE2__
+	for (; end - p >= 16; p += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
+		__m128i ws = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
+					  _mm_cmpeq_epi8(x, _mm_set1_epi8('\t')));
+		unsigned m = (unsigned)_mm_movemask_epi8(ws);
+		if (m)
+			return p + (uint32_t)__builtin_ctz(m);
+	}
+#endif
+	while (p < end && b[p] != ' ' && b[p] != '\t')
+		p++;
+	return p;
 }
 
 /* Request-Line = Method SP Request-URI SP SIP-Version CRLF; line is the
@@ -82,9 +114,7 @@ static int parse_request_line(struct msg_ctx *c, uint32_t p, uint32_t end)
 	m->method_name = (struct se_range){p, q - p};
 	m->method = (uint8_t)se_method_lookup(b + p, q - p);
 	uint32_t u = q + 1;
-	uint32_t v = u;
-	while (v < end && b[v] != ' ' && b[v] != '\t')
-		v++;
+	uint32_t v = first_ws(b, u, end); /* the Request-URI's end */
 	if (v == u || v >= end || b[v] != ' ')
 		return msg_fail(c, SE_EPARSE, SE_HDR_OTHER, v, "Bad request line");
 	m->ruri_text = (struct se_range){u, v - u};
@@ -146,6 +176,91 @@ static bool value_clean(const char *b, uint32_t p, uint32_t end)
 	return true;
 }
 
+#ifdef __SSE2__
+/* One chunk: b[base, base + 16), of which the first `skip` bytes are
+ * before the line and ignored. Returns the LF's offset, or 0 if the chunk
+ * has none (0 is never a line end inside the headers). */
+static uint32_t lf_chunk(const char *b, uint32_t base, unsigned skip, uint32_t len, __m128i x,
+			 bool *suspect)
+{
+	unsigned lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))) >> skip;
+	unsigned cr = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))) >> skip;
+	unsigned nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) >> skip;
+	/* a CR is harmless when the next byte is LF; for a CR in the chunk's
+	 * last byte that is the next chunk's first */
+	unsigned top = 0x8000u >> skip;
+	unsigned odd = nul | (cr & ~(lf >> 1) & (top - 1));
+	if (lf) {
+		unsigned k = (unsigned)__builtin_ctz(lf);
+		if (odd & ((1u << k) - 1))
+			*suspect = true;
+		return base + skip + k;
+	}
+	if (odd || ((cr & top) && (len - base == 16 || b[base + 16] != '\n')))
+		*suspect = true;
+	return 0;
+}
+#endif
+
+/*
+ * The LF that ends the physical line holding b[p], or len if there is none.
+ * *suspect is set when b[p, LF) may hold a NUL or a CR that is not part of
+ * a CRLF, the two things value_clean() refuses: it is a filter (it may say
+ * yes where value_clean() says the line is clean, never the reverse), so
+ * only suspect lines pay for the exact check. With SSE2 (every x86-64)
+ * sixteen bytes are classified at once, which is what makes the filter
+ * free. Elsewhere every line is suspect and the scan is memchr.
+ */
+static uint32_t line_lf(const char *b, uint32_t p, uint32_t len, bool *suspect)
+{
+#ifdef __SSE2__
+	const __m128i cr_max = _mm_set1_epi8('\r');
+	for (; len - p >= 16; p += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
+		/* most chunks hold no byte <= CR at all: one test for them */
+		if (!_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, cr_max), x)))
+			continue;
+		uint32_t nl = lf_chunk(b, p, 0, len, x, suspect);
+		if (nl)
+			return nl;
+	}
+	if (p < len && len >= 16) {
+		/* the rest, as the buffer's last sixteen bytes minus those before p */
+		uint32_t base = len - 16;
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + base));
+		uint32_t nl = lf_chunk(b, base, p - base, len, x, suspect);
+		return nl ? nl : len;
+	}
+#endif
+	*suspect = true;
+	const char *f = memchr(b + p, '\n', len - p);
+	return f ? (uint32_t)(f - b) : len;
+}
+
+/* The end of the header name at p, as lex_token() finds it. Names are
+ * letters, digits and '-' followed by ':' (or SP/HTAB) in practice: with
+ * SSE2 that shape is checked sixteen bytes at once, anything else is left
+ * to lex_token(). */
+static uint32_t name_end(const char *b, uint32_t p, uint32_t len)
+{
+#ifdef __SSE2__
+	if (len - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
+		__m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
+		__m128i ok = _mm_or_si128(
+		    _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+				  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1))),
+		    _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+				  _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1))));
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+		unsigned run = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(ok));
+		if (run < 16 && (b[p + run] == ':' || b[p + run] == ' ' || b[p + run] == '\t'))
+			return p + run;
+	}
+#endif
+	return lex_token(b, p, len);
+}
+
 static int dispatch(struct msg_ctx *c, uint16_t hidx, uint16_t id, struct se_range v)
 {
 	struct se_msg *m = c->m;
@@ -205,10 +320,11 @@ static uint32_t parse_headers(struct msg_ctx *c, uint32_t p, uint32_t len, int *
 		if (b[p] == '\r' && p + 1 < len && b[p + 1] == '\n')
 			return p + 2;
 		uint32_t ns = p;
-		uint32_t ne = lex_token(b, p, len);
+		uint32_t ne = name_end(b, p, len);
 		uint32_t q = ne;
-		while (q < len && (b[q] == ' ' || b[q] == '\t'))
-			q++;
+		if (q < len && b[q] != ':') /* white space before the colon: rare */
+			while (q < len && (b[q] == ' ' || b[q] == '\t'))
+				q++;
 		if (ne == ns || q >= len || b[q] != ':') {
 			*rc = msg_fail(c, SE_EPARSE, SE_HDR_OTHER, ns, "Bad header line");
 			return 0;
@@ -216,13 +332,13 @@ static uint32_t parse_headers(struct msg_ctx *c, uint32_t p, uint32_t len, int *
 		q++;
 		/* End of the logical line: a LF not followed by SP/HTAB. */
 		uint32_t nl = q;
+		bool suspect = false;
 		for (;;) {
-			const char *f = memchr(b + nl, '\n', len - nl);
-			if (!f) {
+			nl = line_lf(b, nl, len, &suspect);
+			if (nl == len) {
 				*rc = msg_fail(c, SE_EPARSE, SE_HDR_OTHER, ns, "Missing end of headers");
 				return 0;
 			}
-			nl = (uint32_t)(f - b);
 			if (nl + 1 < len && (b[nl + 1] == ' ' || b[nl + 1] == '\t')) {
 				nl++;
 				continue;
@@ -232,12 +348,15 @@ static uint32_t parse_headers(struct msg_ctx *c, uint32_t p, uint32_t len, int *
 		uint32_t ve = nl;
 		if (ve > q && b[ve - 1] == '\r')
 			ve--;
-		uint16_t id = (uint16_t)se_hdr_lookup(b + ns, ne - ns);
-		if (!value_clean(b, q, ve)) {
+		uint16_t id = (uint16_t)hdr_lookup(b + ns, ne - ns);
+		if (suspect && !value_clean(b, q, ve)) {
 			*rc = msg_fail(c, SE_EPARSE, id, q, bad_what[id]);
 			return 0;
 		}
-		uint32_t vs = lex_lws(b, q, ve);
+		/* the value starts after LWS, most often one SP */
+		uint32_t vs = q < ve && b[q] == ' ' ? q + 1 : q;
+		if (vs < ve && (unsigned char)b[vs] <= ' ')
+			vs = lex_lws(b, vs, ve);
 		while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t'))
 			ve--;
 		if (m->hdr_count >= m->hdr_cap) {
@@ -267,6 +386,17 @@ static uint32_t parse_headers(struct msg_ctx *c, uint32_t p, uint32_t len, int *
 	}
 }
 
+/* CSeq's method is the request's. Two known method ids are equal exactly
+ * when the names are (methods are case-sensitive, and a known id means
+ * the canonical spelling), so only extension methods need the bytes. */
+static bool cseq_method_matches(const char *b, const struct se_msg *m)
+{
+	if (m->method != SE_METHOD_OTHER && m->cseq_method != SE_METHOD_OTHER)
+		return m->cseq_method == m->method;
+	return m->cseq_method_name.len == m->method_name.len &&
+	       memcmp(b + m->cseq_method_name.off, b + m->method_name.off, m->method_name.len) == 0;
+}
+
 static int check_required(struct msg_ctx *c)
 {
 	static const uint16_t req[] = {SE_HDR_VIA, SE_HDR_FROM, SE_HDR_TO, SE_HDR_CALL_ID,
@@ -275,10 +405,7 @@ static int check_required(struct msg_ctx *c)
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
 		if (m->first[req[i]] == SE_NONE)
 			return msg_fail(c, SE_EPARSE, req[i], 0, missing_what[req[i]]);
-	if (m->is_request &&
-	    (m->cseq_method_name.len != m->method_name.len ||
-	     memcmp(c->b + m->cseq_method_name.off, c->b + m->method_name.off,
-		    m->method_name.len) != 0))
+	if (m->is_request && !cseq_method_matches(c->b, m))
 		return msg_fail(c, SE_EPARSE, SE_HDR_CSEQ, m->cseq_method_name.off,
 				"CSeq method does not match");
 	return 0;

@@ -14,9 +14,26 @@
 
 #include "host.h"
 
-static bool name_is(const char *b, uint32_t s, uint32_t e, const char *lit, uint32_t n)
+enum via_pname { VP_OTHER, VP_BRANCH, VP_RECEIVED, VP_RPORT, VP_MADDR, VP_TTL };
+
+/* Which via-param a name is, case-insensitively; by length first, as
+ * every param of every hop is looked up. */
+static enum via_pname via_pname(const char *s, uint32_t n)
 {
-	return e - s == n && strncasecmp(b + s, lit, n) == 0;
+	switch (n) {
+	case 3:
+		return se_ieq_letters(s, "ttl", 3) ? VP_TTL : VP_OTHER;
+	case 5:
+		return se_ieq_letters(s, "rport", 5)   ? VP_RPORT
+		       : se_ieq_letters(s, "maddr", 5) ? VP_MADDR
+						       : VP_OTHER;
+	case 6:
+		return se_ieq_letters(s, "branch", 6) ? VP_BRANCH : VP_OTHER;
+	case 8:
+		return se_ieq_letters(s, "received", 8) ? VP_RECEIVED : VP_OTHER;
+	default:
+		return VP_OTHER;
+	}
 }
 
 /* Apply one via-param (name b[ns,ne), value range v, has_value). */
@@ -24,16 +41,19 @@ static bool via_param(const char *b, struct se_via *h, uint32_t ns, uint32_t ne,
 		      struct se_range v, bool has_value)
 {
 	uint32_t ve = v.off + v.len;
-	if (name_is(b, ns, ne, "branch", 6)) {
+	enum via_pname kind = via_pname(b + ns, ne - ns);
+	if (kind == VP_OTHER)
+		return true;
+	if (kind == VP_BRANCH) {
 		if (!has_value || b[v.off] == '"')
 			return false;
 		h->branch = v;
-	} else if (name_is(b, ns, ne, "received", 8)) {
+	} else if (kind == VP_RECEIVED) {
 		if (!has_value || (!se_host_ipv4(b, v.off, ve) &&
 				   se_host_check(b, v.off, ve, 0) != SE_HOST_IPV6))
 			return false;
 		h->received = v;
-	} else if (name_is(b, ns, ne, "rport", 5)) {
+	} else if (kind == VP_RPORT) {
 		h->flags |= SE_VIA_RPORT;
 		if (has_value) {
 			uint64_t port;
@@ -42,11 +62,11 @@ static bool via_param(const char *b, struct se_via *h, uint32_t ns, uint32_t ne,
 			h->flags |= SE_VIA_RPORT_VALUE;
 			h->rport = (uint16_t)port;
 		}
-	} else if (name_is(b, ns, ne, "maddr", 5)) {
+	} else if (kind == VP_MADDR) {
 		if (!has_value || se_host_check(b, v.off, ve, 0) == SE_HOST_NONE)
 			return false;
 		h->maddr = v;
-	} else if (name_is(b, ns, ne, "ttl", 3)) {
+	} else { /* VP_TTL */
 		uint64_t ttl;
 		if (!has_value || lex_uint(b, v.off, ve, 255, &ttl) != ve || ttl > 255)
 			return false;
@@ -58,13 +78,18 @@ static bool via_param(const char *b, struct se_via *h, uint32_t ns, uint32_t ne,
 /* One via-parm starting at p. Returns the offset after it, or 0. */
 static uint32_t via_hop(const char *b, uint32_t p, uint32_t end, struct se_via *h)
 {
-	uint32_t s = p;
-	uint32_t q = lex_token(b, p, end); /* protocol-name */
-	if (q == p || !(p = lex_sep(b, q, end, '/')))
-		return 0;
-	q = lex_token(b, p, end); /* protocol-version */
-	if (q == p || !(p = lex_sep(b, q, end, '/')))
-		return 0;
+	uint32_t s = p, q;
+	if (end - p > 8 && memcmp(b + p, "SIP/2.0/", 8) == 0) {
+		/* the protocol of every hop seen, read as the general path would */
+		p = lex_lws(b, p + 8, end);
+	} else {
+		q = lex_token(b, p, end); /* protocol-name */
+		if (q == p || !(p = lex_sep(b, q, end, '/')))
+			return 0;
+		q = lex_token(b, p, end); /* protocol-version */
+		if (q == p || !(p = lex_sep(b, q, end, '/')))
+			return 0;
+	}
 	q = lex_token(b, p, end); /* transport */
 	if (q == p)
 		return 0;
@@ -75,16 +100,16 @@ static uint32_t via_hop(const char *b, uint32_t p, uint32_t end, struct se_via *
 		return 0;
 	/* sent-by host: up to ':' ';' ',' or LWS, with brackets kept whole */
 	uint32_t hs = p;
+	int ht;
 	if (p < end && b[p] == '[') {
 		const char *rb = memchr(b + p, ']', end - p);
 		if (!rb)
 			return 0;
 		p = (uint32_t)(rb - b) + 1;
+		ht = se_host_check(b, hs, p, 1);
 	} else {
-		while (p < end && se_is((unsigned char)b[p], SE_C_HOST))
-			p++;
+		p = se_host_scan(b, p, end, &ht);
 	}
-	int ht = se_host_check(b, hs, p, 1);
 	if (ht == SE_HOST_NONE)
 		return 0;
 	h->host = (struct se_range){hs, p - hs};

@@ -44,22 +44,29 @@ static inline bool is_escape(const unsigned char *b, uint32_t p, uint32_t end)
 	       se_is(b[p + 2], SE_C_HEX);
 }
 
+/* span_esc() past its first escape: characters of class `cls` and valid
+ * %HH escapes, stopping at anything else (a '%' that does not start an
+ * escape included). */
+static uint32_t span_esc_more(const unsigned char *b, uint32_t p, uint32_t end, uint16_t cls,
+			      bool *esc)
+{
+	for (;;) {
+		if (p >= end || !is_escape(b, p, end))
+			return p;
+		*esc = true;
+		p = se_span((const char *)b, p + 3, end, cls);
+	}
+}
+
 /* Characters of class `cls` and valid %HH escapes; stops at anything else
  * (including a '%' that does not start an escape). Sets *esc when an
- * escape was crossed. */
-static uint32_t span_esc(const unsigned char *b, uint32_t p, uint32_t end, uint16_t cls, bool *esc)
+ * escape was crossed. Inline: it reads every user part and parameter, and
+ * escapes are rare. */
+static inline uint32_t span_esc(const unsigned char *b, uint32_t p, uint32_t end, uint16_t cls,
+				bool *esc)
 {
-	while (p < end) {
-		if (se_is(b[p], cls)) {
-			p++;
-		} else if (is_escape(b, p, end)) {
-			*esc = true;
-			p += 3;
-		} else {
-			break;
-		}
-	}
-	return p;
+	p = se_span((const char *)b, p, end, cls);
+	return p < end && b[p] == '%' ? span_esc_more(b, p, end, cls, esc) : p;
 }
 
 /* ASCII case-insensitive comparison with a lowercase literal. */
@@ -122,19 +129,20 @@ static enum uri_pname uri_pname(const unsigned char *s, uint32_t n, bool esc)
 		s = buf;
 		n = k;
 	}
+	const char *c = (const char *)s;
 	switch (n) {
 	case 2:
-		return ieq(s, n, "lr", 2) ? PN_LR : PN_OTHER;
+		return se_ieq_letters(c, "lr", 2) ? PN_LR : PN_OTHER;
 	case 3:
-		return ieq(s, n, "ttl", 3) ? PN_TTL : PN_OTHER;
+		return se_ieq_letters(c, "ttl", 3) ? PN_TTL : PN_OTHER;
 	case 4:
-		return ieq(s, n, "user", 4) ? PN_USER : PN_OTHER;
+		return se_ieq_letters(c, "user", 4) ? PN_USER : PN_OTHER;
 	case 5:
-		return ieq(s, n, "maddr", 5) ? PN_MADDR : PN_OTHER;
+		return se_ieq_letters(c, "maddr", 5) ? PN_MADDR : PN_OTHER;
 	case 6:
-		return ieq(s, n, "method", 6) ? PN_METHOD : PN_OTHER;
+		return se_ieq_letters(c, "method", 6) ? PN_METHOD : PN_OTHER;
 	case 9:
-		return ieq(s, n, "transport", 9) ? PN_TRANSPORT : PN_OTHER;
+		return se_ieq_letters(c, "transport", 9) ? PN_TRANSPORT : PN_OTHER;
 	default:
 		return PN_OTHER;
 	}
@@ -151,10 +159,7 @@ static const char *stop_why(const unsigned char *b, uint32_t p, const char *comp
 
 static bool all_token(const unsigned char *b, uint32_t p, uint32_t end)
 {
-	for (; p < end; p++)
-		if (!se_is(b[p], SE_C_TOKEN))
-			return false;
-	return true;
+	return se_span((const char *)b, p, end, SE_C_TOKEN) >= end;
 }
 
 /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" (RFC 3986 §3.1),
@@ -162,6 +167,27 @@ static bool all_token(const unsigned char *b, uint32_t p, uint32_t end)
 static const char *parse_scheme(const unsigned char *b, uint32_t *p, uint32_t end, struct se_uri *u)
 {
 	uint32_t s = *p, q = s;
+	/* nearly every URI a proxy reads is sip: (or sips:), any case: one
+	 * word compare, the letters folded (only 'S', 'I', 'P' fold onto
+	 * 's', 'i', 'p'; the ':' is compared as is) */
+	if (end - s >= 5) {
+		uint32_t w, sip, fold;
+		memcpy(&w, b + s, 4);
+		memcpy(&sip, "sip:", 4);
+		memcpy(&fold, "\x20\x20\x20\x00", 4);
+		if ((w | fold) == sip) {
+			u->scheme = SE_URI_SIP;
+			*p = s + 4;
+			return NULL;
+		}
+		memcpy(&sip, "sips", 4);
+		memcpy(&fold, "\x20\x20\x20\x20", 4);
+		if ((w | fold) == sip && b[s + 4] == ':') {
+			u->scheme = SE_URI_SIPS;
+			*p = s + 5;
+			return NULL;
+		}
+	}
 	if (q >= end || !se_is(b[q], SE_C_ALNUM) || se_is(b[q], SE_C_DIGIT))
 		return "bad scheme";
 	while (q < end && (se_is(b[q], SE_C_ALNUM) || b[q] == '+' || b[q] == '-' || b[q] == '.'))
@@ -223,11 +249,10 @@ static const char *parse_hostport(const unsigned char *b, uint32_t *pp, uint32_t
 			return "bad IPv6 reference";
 		u->host_type = SE_HOST_IPV6;
 	} else {
-		while (q < end && se_is(b[q], SE_C_HOST))
-			q++;
+		int t;
+		q = se_host_scan(cb, p, end, &t);
 		if (q == p)
 			return p < end ? stop_why(b, p, "bad host") : "bad host";
-		int t = se_host_check(cb, p, q, 1);
 		if (t == SE_HOST_NONE)
 			return "bad host";
 		u->host_type = (uint8_t)t;
@@ -380,12 +405,11 @@ static const char *parse_sip(const unsigned char *b, uint32_t p, uint32_t end, s
 	/*
 	 * userinfo ends at the only '@' a well-formed SIP URI can hold: '@' is
 	 * neither a paramchar nor a header character, so the first '@' is the
-	 * userinfo delimiter or the URI is bad either way. memchr finds it
+	 * userinfo delimiter or the URI is bad either way. A search for it is
 	 * faster than any per-character guess about where the user ends.
 	 */
-	const unsigned char *at = memchr(b + p, '@', end - p);
-	if (at) {
-		uint32_t a = (uint32_t)(at - b);
+	uint32_t a = se_find((const char *)b, p, end, '@');
+	if (a < end) {
 		why = parse_userinfo(b, p, a, u);
 		if (why)
 			return why;
@@ -574,7 +598,10 @@ int se_uri_parse(const char *base, uint32_t off, uint32_t len, struct se_uri *u,
 		return SE_EINVAL;
 	}
 	uint32_t p = off, end = off + len;
-	*u = (struct se_uri){0};
+	/* a copy of a zero struct compiles to a few vector moves, where a
+	 * memset() of this size became "rep stos", an instruction per word */
+	static const struct se_uri zero;
+	*u = zero;
 	u->whole = (struct se_range){off, len};
 	w = parse_scheme(b, &p, end, u);
 	if (!w) {

@@ -323,6 +323,59 @@ static void test_every_truncation(void **state)
 	free(mem);
 }
 
+/* Line ends are found sixteen bytes at a time, and the check for a NUL or
+ * a bare CR in a value is a filter over those chunks: put each odd byte
+ * (and a CRLF fold) at every offset of a long value, so that it falls at
+ * every position of a chunk, first and last included, and in the last
+ * bytes of the buffer, and check the verdict is the one for that byte. */
+static void test_line_chunks(void **state)
+{
+	(void)state;
+	struct se_limits lim = SE_LIMITS_DEFAULT;
+	void *mem = malloc(se_msg_size(&lim));
+	struct se_msg *m = se_msg_init(mem, &lim);
+	static const char head[] = "INVITE sip:a@b SIP/2.0\r\n" INV_HDRS;
+	static const char value[] = "0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEF";
+	char text[512];
+	for (int last = 0; last < 2; last++) {
+		for (size_t at = 0; at < sizeof(value) - 1; at++) {
+			/* X-Odd last, so that its bytes are the buffer's last ones */
+			static const char *const odd[] = {"\0", "\r", "\r\n ", "\\\0"};
+			for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+				size_t oddlen = k == 0 || k == 1 ? 1 : k == 2 ? 3 : 2;
+				size_t n = 0;
+				memcpy(text + n, head, sizeof(head) - 1);
+				n += sizeof(head) - 1;
+				const char *name = last ? "X-Odd: " : "Subject: ";
+				memcpy(text + n, name, strlen(name));
+				n += strlen(name);
+				memcpy(text + n, value, at);
+				n += at;
+				memcpy(text + n, odd[k], oddlen);
+				n += oddlen;
+				memcpy(text + n, value + at, sizeof(value) - 1 - at);
+				n += sizeof(value) - 1 - at;
+				memcpy(text + n, "\r\n\r\n", 4);
+				n += 4;
+				const char *buf = guard_place(text, n);
+				struct se_perr err;
+				int rc = se_msg_parse(m, buf, n, SE_DGRAM, &lim, &err);
+				/* a fold and an escaped NUL (quoted-pair) are fine; a
+				 * lone NUL or CR is not */
+				if (k >= 2) {
+					if (rc < 0)
+						fail_msg("odd %zu at %zu: '%s'", k, at, err.what);
+				} else if (rc >= 0 || strcmp(err.what, last ? "Bad header line"
+									    : "Bad Subject header") != 0) {
+					fail_msg("odd %zu at %zu (last %d): rc %d '%s'", k, at, last, rc,
+						 rc < 0 ? err.what : "");
+				}
+			}
+		}
+	}
+	free(mem);
+}
+
 /* Limits are parameters: a message over any of them is refused with the
  * limit named. */
 static void test_limits(void **state)
@@ -403,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_copy_is_memcpy),
 		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_line_chunks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -797,6 +798,80 @@ static const struct equal_case equal_cases[] = {
     {"mailto:a@example.com", "mailto:b@example.com", false},
 };
 
+/* Parse "sip:<user@>host<tail>" placed against a guard page. */
+static int host_type_of(const char *user, const char *host, const char *tail, int *rc)
+{
+	char text[160];
+	int n = snprintf(text, sizeof(text), "sip:%s%s%s", user, host, tail);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	const char *base = guard_place(text, (size_t)n);
+	struct se_uri u;
+	*rc = se_uri_parse(base, 0, (uint32_t)n, &u, NULL);
+	return *rc == 0 ? u.host_type : -1;
+}
+
+/* Hosts are read sixteen bytes at a time where the text allows it and
+ * byte by byte near its end: every verdict must be the same at every
+ * length and alignment, with the text ending right after the host or
+ * well after it. */
+static void test_uri_host_shapes(void **state)
+{
+	(void)state;
+	static const char *const octets[] = {"0",   "9",   "10",  "99",  "100", "199", "200",
+					     "249", "250", "255", "256", "260", "300", "999",
+					     "01",  "001", "0001", "1000"};
+	static const char *const users[] = {"", "u@", "alice.long.user@"};
+	static const char *const tails[] = {"", ";lr", ":5060;transport=udp;lr;ftag=abcdef"};
+	const size_t no = sizeof(octets) / sizeof(octets[0]);
+	for (size_t i = 0; i < no; i++) {
+		for (size_t j = 0; j < no; j++) {
+			char host[64];
+			snprintf(host, sizeof(host), "%s.%s.1.%s", octets[i], octets[j], octets[(i + j) % no]);
+			/* IPv4 iff every part has 1-3 digits and is at most 255 */
+			bool ok = true;
+			const char *parts[] = {octets[i], octets[j], "1", octets[(i + j) % no]};
+			for (int k = 0; k < 4; k++)
+				ok = ok && strlen(parts[k]) <= 3 && atoi(parts[k]) <= 255;
+			for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+				int rc, type = host_type_of(users[t % 3], host, tails[t], &rc);
+				if (ok ? type != SE_HOST_IPV4 : rc == 0)
+					fail_msg("host %s%s: type %d rc %d", host, tails[t], type, rc);
+			}
+		}
+	}
+	/* names: an empty label anywhere, or a '-' at a label's edge, is bad */
+	static const char name[] = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghij";
+	for (size_t len = 1; len < sizeof(name) - 1; len++) {
+		for (size_t at = 1; at + 1 < len; at++) {
+			char host[64], bad[64];
+			memcpy(host, name, len);
+			host[len] = '\0';
+			host[at] = '.';
+			memcpy(bad, host, len + 1);
+			bad[at + 1] = '.'; /* ".." */
+			for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+				int rc, type = host_type_of(users[t], host, tails[t], &rc);
+				if (at + 1 < len && type != SE_HOST_NAME)
+					fail_msg("host %s%s: type %d", host, tails[t], type);
+				type = host_type_of(users[t], bad, tails[t], &rc);
+				if (at + 2 < len && rc == 0)
+					fail_msg("host %s%s parsed", bad, tails[t]);
+				bad[at + 1] = '-'; /* ".-": a label starting with '-' */
+				type = host_type_of(users[t], bad, tails[t], &rc);
+				if (at + 2 < len && rc == 0)
+					fail_msg("host %s%s parsed", bad, tails[t]);
+				bad[at + 1] = '.';
+			}
+		}
+		char host[64];
+		memcpy(host, name, len);
+		strcpy(host + len, "."); /* one trailing '.' is allowed */
+		int rc, type = host_type_of("", host, ";lr", &rc);
+		if (type != SE_HOST_NAME)
+			fail_msg("host %s: type %d", host, type);
+	}
+}
+
 static void test_uri_equal(void **state)
 {
 	(void)state;
@@ -906,6 +981,7 @@ int main(void)
 	    cmocka_unit_test(test_uri_limits), cmocka_unit_test(test_uri_prefixes),
 	    cmocka_unit_test(test_uri_offset), cmocka_unit_test(test_uri_equal),
 	    cmocka_unit_test(test_uri_param),  cmocka_unit_test(test_uri_port),
+	    cmocka_unit_test(test_uri_host_shapes),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	guard_release();
