@@ -20,7 +20,8 @@ void metrics_buf_free(struct metrics_buf *b)
 	b->len = b->cap = 0;
 }
 
-static void metrics_vappend(struct metrics_buf *b, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void metrics_vappend(struct metrics_buf *b,
+								   const char *fmt, va_list ap)
 {
 	for (;;) {
 		va_list aq;

@@ -148,6 +148,11 @@ static int master_setup_shared(struct master *m)
 	sh->start_ms = spawn_now_ms();
 	atomic_store(&sh->policy_loaded_at, (int64_t)time(NULL));
 	m->sh = sh;
+	/* a free-block cache per slot: a worker's allocations skip the class
+	 * locks that the other workers' allocations contend for */
+	if ((rc = arena_caches_create(m->arena, m->nslots)) != 0)
+		log_warn("no per-worker arena caches (%s): workers allocate under the class locks",
+		         se_strerror(rc));
 	const char *why = NULL;
 	const struct pool_caps caps = {.dests = MASTER_POOL_DESTS,
 				       .pools = MASTER_POOL_POOLS,

@@ -241,6 +241,7 @@ _Noreturn void worker_main(const struct worker_init *wi)
 	}
 	worker_ignore_signals();
 	worker_keep_own_sockets(wi);
+	arena_cache_bind(w->sh->arena, w->slot); /* the slot's, as left by its last worker */
 	if (worker_setup_loop(w, wi) != 0)
 		exit(1);
 	sigemptyset(&none);

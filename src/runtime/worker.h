@@ -17,7 +17,7 @@
 struct listener_rt {
 	const struct config_listener *cfg; /* read-only */
 	int fd;                            /* this slot's socket (master-bound) */
-	uv_udp_t udp;                      /* private: libuv handle over fd */
+	uv_poll_t poll;                    /* private: readability of fd (worker_udp.c) */
 	uint32_t index;                    /* position in config listen[] */
 	char via_host[INET6_ADDRSTRLEN + 2]; /* host for Via/Record-Route ("[::1]" for v6) */
 	uint16_t via_port;
@@ -54,6 +54,7 @@ struct worker {
 	struct worker_tx *tx;         /* datagrams queued for sendmmsg (worker_send.c) */
 	uv_prepare_t tx_prepare;      /* flushes them before each wait for events */
 	char *rxbuf;                  /* receive buffer of every listener (recvmmsg) */
+	struct worker_rx *rx;         /* its message headers (worker_udp.c) */
 	size_t rxbuf_len;
 	uint64_t rx_errlog_ms;        /* last receive error logged (one a second) */
 	int exit_status;

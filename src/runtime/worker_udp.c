@@ -2,23 +2,24 @@
  * worker_udp: a worker's UDP listeners on its libuv loop.
  *
  * Each listener is this slot's socket of the listener's reuseport group
- * (bound by the master, see udp_sockets.c), opened as a libuv handle with
- * UV_UDP_RECVMMSG: one recvmmsg(2) call reads a batch of datagrams, so a
- * busy worker pays one wake-up and one system call per batch instead of
- * per datagram, and on virtual machines wake-ups are the dominant cost.
+ * (bound by the master, see udp_sockets.c), watched with a uv_poll_t: when
+ * it is readable, one recvmmsg(2) call reads a batch of up to
+ * WORKER_UDP_BATCH datagrams, so a busy worker pays one wake-up and one
+ * system call per batch instead of per datagram; on virtual machines
+ * wake-ups and system calls are the dominant cost.
  *
- * How libuv (1.44, src/unix/udp.c) batches: the alloc callback is asked
- * for one buffer per batch; libuv cuts it into chunks of
- * UV__UDP_DGRAM_MAXSIZE (64 KiB, the largest datagram) and reads at most
- * buf.len / 64 KiB datagrams, capped at 20 (UV__MMSG_MAXWIDTH). A buffer
- * under 64 KiB yields no chunk at all, so the buffer is 20 chunks. Each
- * datagram is then reported with UV_UDP_MMSG_CHUNK set and the chunk as
- * its buffer, and one last call with UV_UDP_MMSG_FREE and nread 0 hands the
- * whole buffer back for freeing. The buffer here is the worker's one
- * reusable buffer: a batch's callbacks all run before the next alloc, the
- * recv hook must not keep the pointer, and there is nothing to free. A
- * chunk holds any datagram whole, so UV_UDP_PARTIAL cannot occur; it is
- * still checked.
+ * Why not libuv's own UDP handle (UV_UDP_RECVMMSG): it reads again after
+ * every batch until the socket answers EAGAIN, one wasted system call per
+ * wake-up, and sets up all 20 message headers for every call. Here the
+ * headers are set up once, a batch that is not full ends the reading
+ * (epoll is level-triggered: a datagram that arrived meanwhile wakes the
+ * loop again), and a full one is followed by at most WORKER_UDP_ROUNDS - 1
+ * more, so that timers and the other listeners get their turn.
+ *
+ * Each datagram has a 64 KiB chunk of the worker's one receive buffer (the
+ * largest UDP payload fits: MSG_TRUNC cannot occur, it is still checked).
+ * The recv hook gets the chunk during its call only. Sending is
+ * worker_send.c's, on the same socket.
  */
 #include "worker_udp.h"
 
@@ -34,66 +35,101 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WORKER_UDP_CHUNK (64u * 1024u) /* UV__UDP_DGRAM_MAXSIZE in libuv */
-#define WORKER_UDP_BATCH 20u           /* UV__MMSG_MAXWIDTH in libuv */
+#define WORKER_UDP_CHUNK  (64u * 1024u) /* the largest UDP datagram */
+#define WORKER_UDP_BATCH  32u           /* datagrams per recvmmsg */
+#define WORKER_UDP_ROUNDS 4u            /* full batches read per wake-up */
+
+struct worker_rx {
+	struct mmsghdr msg[WORKER_UDP_BATCH];
+	struct iovec iov[WORKER_UDP_BATCH];
+	struct sockaddr_storage src[WORKER_UDP_BATCH];
+};
 
 void worker_udp_init(struct worker *w)
 {
 	w->rxbuf_len = (size_t)WORKER_UDP_CHUNK * WORKER_UDP_BATCH;
 	w->rxbuf = xmem_malloc(w->rxbuf_len);
+	struct worker_rx *rx = xmem_calloc(1, sizeof(*rx));
+	for (uint32_t i = 0; i < WORKER_UDP_BATCH; i++) {
+		rx->iov[i] = (struct iovec){.iov_base = w->rxbuf + (size_t)i * WORKER_UDP_CHUNK,
+		                            .iov_len = WORKER_UDP_CHUNK};
+		rx->msg[i].msg_hdr = (struct msghdr){.msg_name = &rx->src[i],
+		                                     .msg_namelen = sizeof(rx->src[i]),
+		                                     .msg_iov = &rx->iov[i],
+		                                     .msg_iovlen = 1};
+	}
+	w->rx = rx;
 }
 
 void worker_udp_free(struct worker *w)
 {
 	free(w->rxbuf);
+	free(w->rx);
 	w->rxbuf = NULL;
+	w->rx = NULL;
 	w->rxbuf_len = 0;
 }
 
-static void worker_udp_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* Unconnected UDP sockets seldom fail; when they do it tends to repeat
+ * for every wake-up, hence one line a second at most. */
+static void worker_udp_rx_error(struct worker *w, const struct listener_rt *l, int err)
 {
-	struct worker *w = h->data;
-
-	(void)suggested;
-	*buf = uv_buf_init(w->rxbuf, (unsigned)w->rxbuf_len);
+	uint64_t now = worker_now_ms(w);
+	if (now - w->rx_errlog_ms >= 1000 || w->rx_errlog_ms == 0) {
+		w->rx_errlog_ms = now;
+		log_warn("recv on %s:%u: %s", l->cfg->host, l->via_port, strerror(err));
+	}
 }
 
-static socklen_t worker_udp_addrlen(const struct sockaddr *sa)
+/* Hand the n datagrams of a batch to the recv hook, and make their
+ * headers ready for the next call (the kernel wrote the address lengths). */
+static void worker_udp_deliver(struct worker *w, struct listener_rt *l, uint32_t n)
 {
-	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	struct worker_rx *rx = w->rx;
+	atomic_fetch_add_explicit(&w->sh->slots[w->slot].msgs_in, n, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++) {
+		struct msghdr *h = &rx->msg[i].msg_hdr;
+		size_t len = rx->msg[i].msg_len;
+		bool trunc = h->msg_flags & MSG_TRUNC;
+		socklen_t alen = h->msg_namelen;
+		h->msg_namelen = sizeof(rx->src[i]);
+		h->msg_flags = 0;
+		if (trunc) {
+			log_debug("truncated datagram on %s:%u dropped", l->cfg->host, l->via_port);
+			continue;
+		}
+		if (len == 0) /* an empty datagram carries no message */
+			continue;
+		if (w->hooks->recv)
+			w->hooks->recv(w, l, rx->iov[i].iov_base, len, (const struct sockaddr *)&rx->src[i],
+			               alen);
+	}
 }
 
-static void worker_udp_on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                               const struct sockaddr *addr, unsigned flags)
+static void worker_udp_on_readable(uv_poll_t *h, int status, int events)
 {
 	struct worker *w = h->data;
 	struct listener_rt *l =
-	    (struct listener_rt *)((char *)h - offsetof(struct listener_rt, udp));
+	    (struct listener_rt *)((char *)h - offsetof(struct listener_rt, poll));
 
-	if (flags & UV_UDP_MMSG_FREE)
-		return; /* the end of a batch: our buffer is reused, not freed */
-	if (nread < 0) {
-		/* Unconnected UDP sockets seldom fail; when they do it tends to
-		 * repeat for every batch, hence one line a second at most. */
-		uint64_t now = worker_now_ms(w);
-		if (now - w->rx_errlog_ms >= 1000 || w->rx_errlog_ms == 0) {
-			w->rx_errlog_ms = now;
-			log_warn("recv on %s:%u: %s", l->cfg->host, l->via_port,
-			         uv_strerror((int)nread));
+	(void)events;
+	if (status < 0) {
+		worker_udp_rx_error(w, l, -status);
+		return;
+	}
+	for (uint32_t round = 0; round < WORKER_UDP_ROUNDS && l->fd >= 0; round++) {
+		int n = recvmmsg(l->fd, w->rx->msg, WORKER_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				worker_udp_rx_error(w, l, errno);
+			return;
 		}
-		return;
+		worker_udp_deliver(w, l, (uint32_t)n);
+		if ((uint32_t)n < WORKER_UDP_BATCH)
+			return; /* drained, most likely; if not, epoll says so */
 	}
-	/* nread 0 with no address: the socket was drained (EAGAIN); with an
-	 * address: an empty datagram, which carries no message. */
-	if (nread == 0 || addr == NULL)
-		return;
-	if (flags & UV_UDP_PARTIAL) {
-		log_debug("truncated datagram on %s:%u dropped", l->cfg->host, l->via_port);
-		return;
-	}
-	atomic_fetch_add_explicit(&w->sh->slots[w->slot].msgs_in, 1, memory_order_relaxed);
-	if (w->hooks->recv)
-		w->hooks->recv(w, l, buf->base, (size_t)nread, addr, worker_udp_addrlen(addr));
 }
 
 /* Via / Record-Route host and port: `advertise` when set (the address
@@ -148,36 +184,25 @@ int worker_udp_open(struct worker *w, uint32_t index, int fd)
 	}
 	worker_udp_via(w, l, &bound);
 
-	rc = uv_udp_init_ex(&w->loop, &l->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
+	rc = uv_poll_init_socket(&w->loop, &l->poll, fd);
 	if (rc != 0) {
-		log_error("uv_udp_init_ex(%s:%u): %s", l->cfg->host, l->via_port, uv_strerror(rc));
-		close(fd);
-		return rc;
-	}
-	l->udp.data = w;
-	rc = uv_udp_open(&l->udp, fd);
-	if (rc != 0) {
-		log_error("uv_udp_open(%s:%u, fd %d): %s", l->cfg->host, l->via_port, fd,
+		log_error("uv_poll_init_socket(%s:%u, fd %d): %s", l->cfg->host, l->via_port, fd,
 		          uv_strerror(rc));
 		close(fd);
-		uv_close((uv_handle_t *)&l->udp, NULL);
 		return rc;
 	}
+	l->poll.data = w;
 	l->fd = fd;
 	return 0;
 }
 
 int worker_udp_recv_start(struct worker *w, struct listener_rt *l)
 {
-	int rc = uv_udp_recv_start(&l->udp, worker_udp_on_alloc, worker_udp_on_recv);
+	int rc = uv_poll_start(&l->poll, UV_READABLE, worker_udp_on_readable);
 
 	(void)w;
 	if (rc != 0)
-		log_error("uv_udp_recv_start(%s:%u): %s", l->cfg->host, l->via_port,
-		          uv_strerror(rc));
-	else if (!uv_udp_using_recvmmsg(&l->udp))
-		log_debug("%s:%u: recvmmsg not available, one datagram per call", l->cfg->host,
-		          l->via_port);
+		log_error("uv_poll_start(%s:%u): %s", l->cfg->host, l->via_port, uv_strerror(rc));
 	return rc;
 }
 
@@ -185,9 +210,10 @@ void worker_udp_close(struct listener_rt *l)
 {
 	if (l->fd < 0)
 		return;
-	/* fd -1 first: libuv would bind a fresh socket for a send on a
-	 * handle without one, so worker_send() must refuse from now on. */
+	/* fd -1 first: worker_send() must refuse from now on */
+	int fd = l->fd;
 	l->fd = -1;
-	uv_udp_recv_stop(&l->udp);
-	uv_close((uv_handle_t *)&l->udp, NULL);
+	uv_poll_stop(&l->poll);
+	uv_close((uv_handle_t *)&l->poll, NULL);
+	close(fd); /* this process's copy: the master keeps its own */
 }

@@ -130,6 +130,9 @@ void *arena_alloc(struct arena *a, size_t n)
 		return alloc_large(a, n);
 
 	unsigned c = arena_class_of(n ? n : 1);
+	struct arena_cache *k = arena_cache_mine(a);
+	if (k)
+		return arena_cache_alloc(a, k, c);
 	if (arena_lock_class(a, c) < 0) {
 		atomic_fetch_add_explicit(&a->cls[c].fail, 1, memory_order_relaxed);
 		return NULL;
@@ -162,8 +165,12 @@ static void bad_free(struct arena *a)
 static void free_small(struct arena *a, uint32_t h, uint32_t page, void *p)
 {
 	unsigned c = a->desc[h].cls;
+	struct arena_cache *k = c < ARENA_NCLASSES ? arena_cache_mine(a) : NULL;
+	int kept = k ? arena_cache_free(a, k, c, h, p) : 1;
 
-	if (c >= ARENA_NCLASSES || arena_lock_class(a, c) < 0) {
+	if (kept == 0)
+		return;
+	if (kept < 0 || c >= ARENA_NCLASSES || arena_lock_class(a, c) < 0) {
 		bad_free(a);
 		return;
 	}

@@ -120,6 +120,17 @@ void arena_free(struct arena *a, void *p);
  */
 void *arena_alloc_permanent(struct arena *a, size_t n);
 
+/*
+ * Per-slot caches of free blocks (arena_cache.c): made once, in the
+ * master before fork, for nslots (1..256) worker slots; SE_EINVAL when
+ * made already or out of range, SE_ENOMEM. A process (its calling thread)
+ * then binds to its slot's cache, and its small allocations and frees go
+ * through it without a lock most of the time. Unbound threads and
+ * processes (the master, a thread pool) take the class locks as before.
+ */
+int arena_caches_create(struct arena *a, uint32_t nslots);
+void arena_cache_bind(struct arena *a, uint32_t slot);
+
 /* Fill *st with a snapshot (see struct arena_stats). Takes each lock in
  * turn, briefly; returns 0 or a negative SE_E* code from a lock. */
 int arena_stats(struct arena *a, struct arena_stats *st);

@@ -99,6 +99,16 @@ struct arena_class {
 	_Atomic uint64_t fail; /* allocations refused (no page for a new slab) */
 };
 
+#define ARENA_CACHE_DEPTH     32u /* blocks per class in a slot's cache, at most */
+#define ARENA_CACHE_SLOTS_MAX 256u
+
+/* One worker slot's free blocks (arena_cache.c): written only by the
+ * process bound to the slot. */
+struct arena_cache {
+	_Atomic uint32_t n[ARENA_NCLASSES]; /* entries of obj[c] in use */
+	void *obj[ARENA_NCLASSES][ARENA_CACHE_DEPTH];
+};
+
 struct arena {
 	uint64_t magic;           /* (R) ARENA_MAGIC */
 	size_t size;              /* (R) bytes mapped, from this struct on */
@@ -124,6 +134,9 @@ struct arena {
 	_Atomic uint64_t bad_free;
 
 	struct arena_class cls[ARENA_NCLASSES];
+	struct arena_cache *caches; /* (R once set, before fork) one per slot */
+	uint32_t ncaches;           /* (R) */
+	uint64_t cache_secret;      /* (R) tags blocks held in caches */
 };
 
 static inline unsigned char *arena_page_addr(const struct arena *a, uint32_t i)
@@ -163,6 +176,18 @@ uint32_t arena_slab_repair_locked(struct arena *a, unsigned c, uint32_t h);
  * -EUCLEAN. */
 int arena_slab_check_locked(const struct arena *a, unsigned c, uint32_t h);
 void arena_slab_list_push_locked(struct arena *a, unsigned c, uint32_t h);
+
+/* arena_cache.c: the calling thread's slot cache for a, or NULL. */
+struct arena_cache *arena_cache_mine(const struct arena *a);
+/* A block of class c from cache k (refilled from the class when empty);
+ * NULL when the class has none (counted). */
+void *arena_cache_alloc(struct arena *a, struct arena_cache *k, unsigned c);
+/* Keep p, a block of class c in the slab headed by h, in cache k: 0 kept,
+ * 1 not (the caller frees it the locked way), -1 not a live block of that
+ * slab (bad free). */
+int arena_cache_free(struct arena *a, struct arena_cache *k, unsigned c, uint32_t h, void *p);
+/* Blocks of class c held in all caches (a racy sum, for stats). */
+uint64_t arena_cache_held(const struct arena *a, unsigned c);
 
 /* arena_lock.c: take/release arena locks, repairing after a dead owner.
  * Return 0 (held, consistent) or a negative SE_E* code (not held). */

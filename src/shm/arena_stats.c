@@ -32,6 +32,11 @@ static int class_stats(struct arena *a, unsigned c, struct arena_class_stats *cs
 	cs->used = k->nused;
 	cs->free = k->nfree;
 	arena_unlock_class(a, c);
+	/* blocks waiting in the workers' caches are free for this purpose */
+	uint64_t held = arena_cache_held(a, c);
+	held = held < cs->used ? held : cs->used;
+	cs->used -= held;
+	cs->free += held;
 	cs->fail = atomic_load_explicit(&k->fail, memory_order_relaxed);
 	return 0;
 }
