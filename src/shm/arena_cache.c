@@ -19,13 +19,14 @@
  * lock's recovery cannot know of); the worker respawned into the slot
  * binds to the same cache and carries on with what is in it.
  *
- * A block in a cache carries a tag in its first 8 bytes (its address
- * mixed with a secret drawn when the caches are made), written when it
- * comes in and wiped when it leaves: a block freed again while it sits in
- * any slot's cache is refused (bad_free), as without caches, at the cost
- * of one compare. A live block whose first bytes happen to equal its tag
- * (a 2^-64 chance for data that cannot know the secret) would be refused
- * and leak.
+ * A second free is still refused (bad_free), as without caches: a block
+ * given back to its slab has its bit clear in the slab's bitmap (read
+ * without the lock: no one else writes that bit while the block is ours);
+ * a block in a cache carries a tag in its first 8 bytes (its address mixed
+ * with a secret drawn when the caches are made), written when it comes in
+ * and wiped when it leaves. A live block whose first bytes happen to equal
+ * its tag (a 2^-64 chance for data that cannot know the secret) would be
+ * refused and leak.
  */
 #include "arena_impl.h"
 
@@ -139,6 +140,12 @@ int arena_cache_free(struct arena *a, struct arena_cache *k, unsigned c, uint32_
 	size_t off = (size_t)((unsigned char *)p - arena_page_addr(a, h));
 	if (hd->kind != ARENA_PK_SLAB || hd->cls != c || off < kc->hdr ||
 	    (off - kc->hdr) % kc->size != 0 || (off - kc->hdr) / kc->size >= kc->nobj)
+		return -1;
+	/* free in its slab already (freed twice, the first time given back):
+	 * our bit cannot change under us, whoever writes the others */
+	size_t idx = (off - kc->hdr) / kc->size;
+	const _Atomic uint64_t *bm = (const _Atomic uint64_t *)arena_slab_bitmap(a, c, h);
+	if (!((atomic_load_explicit(&bm[idx / 64], memory_order_relaxed) >> (idx % 64)) & 1))
 		return -1;
 	uint64_t tag = (uint64_t)(uintptr_t)p ^ a->cache_secret, was;
 	memcpy(&was, p, sizeof(was));

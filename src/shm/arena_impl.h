@@ -164,6 +164,14 @@ void arena_page_free_locked(struct arena *a, uint32_t h);
 void arena_page_bin_insert_locked(struct arena *a, uint32_t h);
 unsigned arena_page_bin_of(uint32_t npages);
 
+/* The in-use bitmap of slab h of class c (bit set = object in use). */
+static inline uint64_t *arena_slab_bitmap(const struct arena *a, unsigned c, uint32_t h)
+{
+	if (a->cls[c].hdr == 0)
+		return (uint64_t *)&a->desc[h].map;
+	return (uint64_t *)(void *)arena_page_addr(a, h);
+}
+
 /* arena_slab.c: small objects. Caller holds cls[c].lock. */
 void *arena_slab_alloc_locked(struct arena *a, unsigned c);
 /* Free p, an object in the slab headed by h. Returns 0, or -EINVAL if p is

@@ -24,9 +24,7 @@
 
 static uint64_t *bitmap(const struct arena *a, unsigned c, uint32_t h)
 {
-	if (a->cls[c].hdr == 0)
-		return (uint64_t *)&a->desc[h].map;
-	return (uint64_t *)(void *)arena_page_addr(a, h);
+	return arena_slab_bitmap(a, c, h);
 }
 
 static uint32_t words(const struct arena_class *k)

@@ -480,27 +480,41 @@ static int hammer(struct arena *a, uint64_t seed, long iters, bool tiny)
 	return 0;
 }
 
-static void test_multiprocess_hammer(void **state)
+static void wait_exit0(pid_t pid)
 {
-	enum { NCHILD = 4, ITERS = 30000 };
-	struct arena *a = make(16 * MIB);
-	pid_t pids[NCHILD];
-	(void)state;
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
 
-	for (int i = 0; i < NCHILD; i++) {
+/* n children hammer a at once (each bound to its slot's cache when
+ * `cached`); all must exit 0. */
+static void hammer_children(struct arena *a, int n, long iters, bool cached)
+{
+	pid_t pids[8];
+	assert_true(n <= (int)ARRAY_LEN(pids));
+	for (int i = 0; i < n; i++) {
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
 			alarm(CHILD_ALARM);
-			_exit(hammer(a, (uint64_t)i + 1, ITERS, false));
+			if (cached)
+				arena_cache_bind(a, (uint32_t)i);
+			_exit(hammer(a, (uint64_t)i + 1, iters, false));
 		}
 	}
-	for (int i = 0; i < NCHILD; i++) {
-		int status;
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
+	for (int i = 0; i < n; i++)
+		wait_exit0(pids[i]);
+}
+
+static void test_multiprocess_hammer(void **state)
+{
+	enum { NCHILD = 4, ITERS = 30000 };
+	struct arena *a = make(16 * MIB);
+	(void)state;
+
+	hammer_children(a, NCHILD, ITERS, false);
 	struct arena_stats st = snap(a);
 	for (unsigned c = 0; c < ARENA_NCLASSES; c++)
 		assert_int_equal(st.cls[c].used, 0);
@@ -525,26 +539,11 @@ static void test_slot_caches(void **state)
 {
 	enum { NCHILD = 4, ITERS = 30000, NB = 500 };
 	struct arena *a = make(16 * MIB);
-	pid_t pids[NCHILD];
 	(void)state;
 
 	assert_int_equal(arena_caches_create(a, NCHILD), 0);
 	assert_int_equal(arena_caches_create(a, NCHILD), SE_EINVAL); /* once */
-	for (int i = 0; i < NCHILD; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0) {
-			alarm(CHILD_ALARM);
-			arena_cache_bind(a, (uint32_t)i);
-			_exit(hammer(a, (uint64_t)i + 7, ITERS, false));
-		}
-	}
-	for (int i = 0; i < NCHILD; i++) {
-		int status;
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
+	hammer_children(a, NCHILD, ITERS, true);
 	/* allocated through slot 0, tagged, freed through slot 1 */
 	unsigned char **blk = arena_alloc_permanent(a, NB * sizeof(*blk));
 	assert_non_null(blk);
@@ -569,10 +568,7 @@ static void test_slot_caches(void **state)
 			}
 			_exit(0);
 		}
-		int status;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
+		wait_exit0(pid);
 	}
 	struct arena_stats st = snap(a);
 	for (unsigned c = 0; c < ARENA_NCLASSES; c++)
@@ -589,6 +585,11 @@ static void test_slot_caches(void **state)
 	assert_int_equal(snap(a).bad_free, 1);
 	arena_free(a, (unsigned char *)arena_alloc(a, 100) + 16); /* not a block start */
 	assert_int_equal(snap(a).bad_free, 2);
+	/* freed through slot 1, now in its cache or back in its slab: either
+	 * way a second free through this slot is refused */
+	arena_free(a, blk[0]);
+	arena_free(a, blk[NB - 1]);
+	assert_int_equal(snap(a).bad_free, 4);
 	arena_cache_bind(a, UINT32_MAX); /* unbound again: the locked path */
 	assert_consistent(a);
 	arena_destroy(a);
