@@ -33,6 +33,9 @@
 #include <sys/socket.h>
 
 #define POLICY_NONE UINT32_MAX
+/* Destinations of one pool at most: what balancing considers per request
+ * (pool_select's work and stack are bounded by it). */
+#define POLICY_POOL_DESTS_MAX 256
 
 /* ---- conditions -------------------------------------------------------- */
 

@@ -314,6 +314,13 @@ static void read_destinations(struct pload *ld, const struct ydoc_node *key,
 	}
 	if (ydoc_expect(val, YDOC_SEQ, what, ld->errs))
 		return;
+	if (val->seq.n > POLICY_POOL_DESTS_MAX) {
+		ydoc_errs_add(ld->errs, val->seq.items[POLICY_POOL_DESTS_MAX],
+		              "pool '%s' has %zu destinations: at most %d (split it, or route by "
+		              "a prefix table to several pools)",
+		              pool->name, val->seq.n, POLICY_POOL_DESTS_MAX);
+		return;
+	}
 	pool->first_dest = (uint32_t)ld->n_dests;
 	for (size_t i = 0; i < val->seq.n; i++) {
 		const struct ydoc_node *item = val->seq.items[i];

@@ -126,10 +126,10 @@ struct pool_caps {
 	uint32_t dests, pools, rules, reacts, blacklist;
 };
 
-/* Destinations of one pool that pool_select considers (the first ones
- * written); the policy loader should refuse a pool with more. Bounds the
- * per-call work and the stack pool_select uses (about 5 KiB). */
-#define POOL_DESTS_MAX 256
+/* Destinations of one pool that pool_select considers: all of them, as the
+ * policy loader refuses a pool with more. Bounds the per-call work and the
+ * stack pool_select uses (about 5 KiB). */
+#define POOL_DESTS_MAX POLICY_POOL_DESTS_MAX
 
 /* Longest Retry-After hold honoured, seconds: a peer's typo must not take
  * a destination out for days. */
