@@ -46,3 +46,15 @@
 #define R64(b) R16(b), R16((b) + 16), R16((b) + 32), R16((b) + 48)
 
 const uint16_t se_chars[256] = {R64(0), R64(64), R64(128), R64(192)};
+
+/* se_span_long() takes sixteen alphanumerics, '-' or '.' at a time without
+ * looking at the class: every class it may be given must hold all of
+ * them, that is every byte of SE_C_HOST. Checked here, on the definitions
+ * the table is made of, for all 256 bytes. */
+#define LONG_OK(c)                                                                          \
+	(!(CLS(c) & SE_C_HOST) || (CLS(c) & SE_SPAN_LONG_CLASSES) == SE_SPAN_LONG_CLASSES)
+#define A4(b) (LONG_OK(b) && LONG_OK((b) + 1) && LONG_OK((b) + 2) && LONG_OK((b) + 3))
+#define A16(b) (A4(b) && A4((b) + 4) && A4((b) + 8) && A4((b) + 12))
+#define A64(b) (A16(b) && A16((b) + 16) && A16((b) + 32) && A16((b) + 48))
+_Static_assert(A64(0) && A64(64) && A64(128) && A64(192),
+	       "a class of SE_SPAN_LONG_CLASSES lacks an alphanumeric, '-' or '.'");

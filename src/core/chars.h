@@ -72,26 +72,56 @@ static inline uint32_t se_span(const char *b, uint32_t p, uint32_t end, uint16_t
 	return (uint32_t)(s - (const unsigned char *)b);
 }
 
+#ifdef __SSE2__
+/*
+ * The SSE2 "is a digit" and "is a letter or digit" tests, a byte per lane
+ * (0xff or 0). SSE2 compares bytes as signed numbers only: a byte >= 0x80
+ * is negative, so below '0' and 'a' and refused by the lower bound with
+ * no test of its own (x | 0x20 leaves bit 7 alone, so they stay negative).
+ * x | 0x20 is the lower case of a letter and lands in 'a'..'z' (0x61-0x7a)
+ * only from there or from 'A'..'Z' (0x41-0x5a): it sets one bit, and only
+ * those two ranges differ from 'a'..'z' by at most that bit. So one range
+ * test on x | 0x20 finds the letters of both cases and nothing else ('@'
+ * and '[' fold to '`' and '{', just outside).
+ */
+static inline __m128i se_sse_digit(__m128i x)
+{
+	return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+			     _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+}
+
+static inline __m128i se_sse_alnum(__m128i x)
+{
+	__m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
+	__m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+				      _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
+	return _mm_or_si128(se_sse_digit(x), alpha);
+}
+#endif
+
+/*
+ * The classes se_span_long() may be given: each holds every alphanumeric,
+ * '-' and '.' (SE_C_HOST), which the sixteen-byte step takes without
+ * looking at the class. chars.c checks that of the table at compile time,
+ * and se_span_long() refuses at compile time any other class.
+ */
+#define SE_SPAN_LONG_CLASSES (SE_C_TOKEN | SE_C_WORD | SE_C_GVAL)
+
 /*
  * se_span() for runs that are often long (branch values, Call-IDs):
  * sixteen bytes at a time while they are all alphanumerics, '-' or '.',
- * the bulk of such runs, then se_span() for the rest. Only for classes
- * that hold all of those (token, word, gen-value and the like); without
- * SSE2 it is se_span().
+ * the bulk of such runs, then se_span() for the rest. Only correct for a
+ * class that holds all of those: one of SE_SPAN_LONG_CLASSES, which the
+ * macro of the same name below enforces. Without SSE2 it is se_span().
  */
 static inline uint32_t se_span_long(const char *b, uint32_t p, uint32_t end, uint16_t cls)
 {
 #ifdef __SSE2__
 	while (p < end && end - p >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
-		__m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
-		__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-					      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-		__m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
-					      _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1)));
 		__m128i mark = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('-')),
 					    _mm_cmpeq_epi8(x, _mm_set1_epi8('.')));
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, alpha), mark));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(se_sse_alnum(x), mark));
 		if (m != 0xffff) {
 			p += (uint32_t)__builtin_ctz(~m);
 			break;
@@ -101,6 +131,17 @@ static inline uint32_t se_span_long(const char *b, uint32_t p, uint32_t end, uin
 #endif
 	return se_span(b, p, end, cls);
 }
+
+/* Every call names its class as a constant; one that is not a (non-empty)
+ * combination of SE_SPAN_LONG_CLASSES fails the build here. The macro does
+ * not expand inside itself, so the inner name is the function. */
+#define se_span_long(b, p, end, cls)                                                        \
+	((void)sizeof(struct {                                                              \
+		 _Static_assert((cls) != 0 && ((cls) & ~SE_SPAN_LONG_CLASSES) == 0,         \
+				"se_span_long(): class must hold alphanumerics, '-' and '.'"); \
+		 char ok;                                                                   \
+	 }),                                                                                \
+	 se_span_long((b), (p), (end), (cls)))
 
 /* The first c in b[p, end), or end. memchr() costs a call and a set-up
  * that dominate when c is near (a URI's '@'): with SSE2 the first sixteen
@@ -124,7 +165,10 @@ static inline uint32_t se_find(const char *b, uint32_t p, uint32_t end, char c)
 
 /* b[0, n) is the literal lit (lower-case letters only) in any case. For a
  * letter, c | 0x20 is its lower case, and no other byte folds onto a
- * lower-case letter, so this is strncasecmp() without the call. */
+ * lower-case letter, so this is strncasecmp() without the call. A digit,
+ * '-', '+' or '.' in lit also matches a control byte (0x20 below it): fine
+ * where b has been checked to hold none, as in uri.c's ieq(). This is the
+ * one such compare; hdr_name_ieq() (hdr_int.h) is its header-name form. */
 static inline int se_ieq_letters(const char *b, const char *lit, uint32_t n)
 {
 	uint32_t i = 0;

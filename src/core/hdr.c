@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "msg_int.h"
+#include "hdr_int.h"
 
 const char *const hdr_names[SE_HDR__COUNT] = {
 	[SE_HDR_OTHER] = "",
@@ -41,7 +41,7 @@ const unsigned char hdr_compact[26] = {
 };
 
 /* Full names by HDR_HASH() of their length and first and last letters;
- * see msg_int.h. */
+ * see hdr_int.h. */
 #define H HDR_HASH
 const unsigned char hdr_hash[256] = {
 	[H(3, 'v', 'a')] = SE_HDR_VIA,

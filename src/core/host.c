@@ -83,7 +83,10 @@ int se_host_ipv6(const char *b, uint32_t p, uint32_t end)
 /* hostname = *( domainlabel "." ) toplabel [ "." ]; labels of alphanum
  * and inner '-'. The toplabel rule (must start with a letter) is relaxed:
  * all-digit names that are not valid IPv4 are refused, which is what the
- * rule is there for. */
+ * rule is there for. se_host_scan() (host_scan.h) applies this rule itself
+ * to names that start with a letter and hold no '-' (labels non-empty, one
+ * trailing '.'): a change here must be made there too, and test_uri checks
+ * that the two agree. */
 static int hostname_check(const char *b, uint32_t p, uint32_t end)
 {
 	int all_digits = 1;

@@ -246,13 +246,7 @@ static uint32_t name_end(const char *b, uint32_t p, uint32_t len)
 #ifdef __SSE2__
 	if (len - p >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
-		__m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
-		__m128i ok = _mm_or_si128(
-		    _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-				  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1))),
-		    _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
-				  _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1))));
-		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+		__m128i ok = _mm_or_si128(se_sse_alnum(x), _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
 		unsigned run = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(ok));
 		if (run < 16 && (b[p + run] == ':' || b[p + run] == ' ' || b[p + run] == '\t'))
 			return p + run;

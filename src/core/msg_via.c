@@ -12,7 +12,7 @@
  */
 #include "msg_int.h"
 
-#include "host.h"
+#include "host_scan.h"
 
 enum via_pname { VP_OTHER, VP_BRANCH, VP_RECEIVED, VP_RPORT, VP_MADDR, VP_TTL };
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "chars.h"
-#include "host.h"
+#include "host_scan.h"
 
 /*
  * The number of uri-parameters and of headers one URI may carry. Nothing
@@ -69,15 +69,14 @@ static inline uint32_t span_esc(const unsigned char *b, uint32_t p, uint32_t end
 	return p < end && b[p] == '%' ? span_esc_more(b, p, end, cls, esc) : p;
 }
 
-/* ASCII case-insensitive comparison with a lowercase literal. */
+/* s[0, n) is the lower-case literal lit[0, litlen) in any case. The names
+ * compared (schemes; tel: parameter names, "phone-context" among them) are
+ * made of alphanumerics, '+', '-' and '.', and the non-letters of those
+ * have bit 0x20 set already: on them se_ieq_letters()'s c | 0x20 is ASCII
+ * lower case, and no other byte can reach it. */
 static bool ieq(const unsigned char *s, uint32_t n, const char *lit, uint32_t litlen)
 {
-	if (n != litlen)
-		return false;
-	for (uint32_t i = 0; i < n; i++)
-		if (lc(s[i]) != (unsigned char)lit[i])
-			return false;
-	return true;
+	return n == litlen && se_ieq_letters((const char *)s, lit, n);
 }
 
 /*

@@ -20,6 +20,7 @@
 #include <sipedge/uri.h>
 
 #include "guard.h"
+#include "host_scan.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -833,7 +834,7 @@ static void test_uri_host_shapes(void **state)
 			for (int k = 0; k < 4; k++)
 				ok = ok && strlen(parts[k]) <= 3 && atoi(parts[k]) <= 255;
 			for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
-				int rc, type = host_type_of(users[t % 3], host, tails[t], &rc);
+				int rc, type = host_type_of(users[t], host, tails[t], &rc);
 				if (ok ? type != SE_HOST_IPV4 : rc == 0)
 					fail_msg("host %s%s: type %d rc %d", host, tails[t], type, rc);
 			}
@@ -851,7 +852,7 @@ static void test_uri_host_shapes(void **state)
 			bad[at + 1] = '.'; /* ".." */
 			for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
 				int rc, type = host_type_of(users[t], host, tails[t], &rc);
-				if (at + 1 < len && type != SE_HOST_NAME)
+				if (type != SE_HOST_NAME)
 					fail_msg("host %s%s: type %d", host, tails[t], type);
 				type = host_type_of(users[t], bad, tails[t], &rc);
 				if (at + 2 < len && rc == 0)
@@ -869,6 +870,124 @@ static void test_uri_host_shapes(void **state)
 		int rc, type = host_type_of("", host, ";lr", &rc);
 		if (type != SE_HOST_NAME)
 			fail_msg("host %s: type %d", host, type);
+	}
+	/* a '-' at a label's end, and a '-' either side of the sixteen-byte
+	 * step (the name read sixteen bytes at a time from its first byte) */
+	static const struct {
+		const char *host;
+		int type; /* -1: refused */
+	} dashes[] = {
+	    {"ab-.cd", -1},
+	    {"ab.cd-", -1},
+	    {"ab.-cd", -1},
+	    {"a-b.c-d", SE_HOST_NAME},
+	    {"abcdefghijklmno-qrstuvwxyz", SE_HOST_NAME},  /* '-' at 15 */
+	    {"abcdefghijklmnop-rstuvwxyz", SE_HOST_NAME},  /* '-' at 16 */
+	    {"abcdefghijklmn.-pqrstuvwxyz", -1},           /* ".-" at 14, 15 */
+	    {"abcdefghijklmno.-qrstuvwxyz", -1},           /* ".-" at 15, 16 */
+	    {"abcdefghijklmn-.pqrstuvwxyz", -1},           /* "-." at 14, 15 */
+	    {"abcdefghijklmno-.qrstuvwxyz", -1},           /* "-." at 15, 16 */
+	    {"abcdefghijklmno-", -1},                      /* last of sixteen */
+	    {"abcdefghijklmnop-", -1},                     /* first after */
+	    {"abcdefghijklmnopqrstuvwxyz0123-", -1},       /* last of 32 */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(dashes); i++) {
+		for (size_t t = 0; t < ARRAY_LEN(tails); t++) {
+			int rc, type = host_type_of(users[t], dashes[i].host, tails[t], &rc);
+			if (type != dashes[i].type)
+				fail_msg("host %s%s: type %d, want %d", dashes[i].host, tails[t],
+					 type, dashes[i].type);
+		}
+	}
+}
+
+/* se_host_scan() against its definition: the run of SE_C_HOST bytes from
+ * the host's start, judged by se_host_check(..., 1). host[0, hlen) is put
+ * after `pre` bytes and before tail, against a guard page. */
+static void scan_vs_check(const char *host, size_t hlen, size_t pre, const char *tail)
+{
+	char text[128];
+	size_t tlen = strlen(tail), n = pre + hlen + tlen;
+	assert_true(n <= sizeof(text));
+	memset(text, '<', pre);
+	memcpy(text + pre, host, hlen);
+	memcpy(text + pre + hlen, tail, tlen);
+	const char *b = guard_place(text, n);
+	uint32_t p = (uint32_t)pre, end = (uint32_t)n;
+	int type = -2;
+	uint32_t q = se_host_scan(b, p, end, &type);
+	uint32_t want_q = se_span(b, p, end, SE_C_HOST);
+	int want = want_q == p ? SE_HOST_NONE : se_host_check(b, p, want_q, 1);
+	if (q != want_q || type != want)
+		fail_msg("host \"%.*s\" then \"%s\": end %u type %d, want %u %d", (int)hlen, host,
+			 tail, q - p, type, want_q - p, want);
+}
+
+static void scan_vs_check_all(const char *host, size_t hlen)
+{
+	/* the text ending with the host, or going on well past a chunk */
+	static const char *const tails[] = {"", ";lr", ":5060;transport=udp;branch=z9hG4bK"};
+	for (size_t t = 0; t < ARRAY_LEN(tails); t++)
+		for (size_t pre = 0; pre <= 5; pre += 5)
+			scan_vs_check(host, hlen, pre, tails[t]);
+}
+
+/*
+ * The hostname rule is in two places: hostname_check() in host.c, the
+ * definition, and the fast path of se_host_scan() (host_scan.h) for names
+ * that start with a letter. Hosts of 1 to 40 bytes, each made from a few
+ * shapes (one label; labels of three; digit-only labels after a letter;
+ * all digits) with one byte, or two adjacent bytes, replaced by '-', '.',
+ * a digit, a letter or a byte that ends the host: so a '-' or '.' at every
+ * label edge and either side of the sixteen-byte step, empty labels and
+ * trailing dots. Then random hosts over the same bytes.
+ */
+static void test_uri_host_scan(void **state)
+{
+	(void)state;
+	static const char *const shapes[] = {
+	    "abcdefghijKLMNOPQRSTuvwxyzabcdefghijklmnopqr",
+	    "abc.efg.ijk.mno.qrs.uvw.yza.cde.ghi.klm.opq",
+	    "a12.456.890.234.678.012.456.890.234.678.012",
+	    "0123456789012345678901234567890123456789012",
+	};
+	static const char subst[] = {'-', '.', '7', 'Q', '_'};
+	static const char *const pairs[] = {"--", "-.", ".-", ".."};
+	char host[48];
+	for (size_t s = 0; s < ARRAY_LEN(shapes); s++) {
+		for (size_t len = 1; len <= 40; len++) {
+			memcpy(host, shapes[s], len);
+			scan_vs_check_all(host, len);
+			host[len] = '.'; /* one trailing '.', then two */
+			host[len + 1] = '.';
+			scan_vs_check_all(host, len + 1);
+			scan_vs_check_all(host, len + 2);
+			for (size_t at = 0; at < len; at++) {
+				for (size_t k = 0; k < sizeof(subst); k++) {
+					memcpy(host, shapes[s], len);
+					host[at] = subst[k];
+					scan_vs_check_all(host, len);
+				}
+				for (size_t k = 0; at + 1 < len && k < ARRAY_LEN(pairs); k++) {
+					memcpy(host, shapes[s], len);
+					memcpy(host + at, pairs[k], 2);
+					scan_vs_check_all(host, len);
+				}
+			}
+		}
+	}
+	static const char alphabet[] = "abcxyzABZ0129-.";
+	uint32_t x = 2463534242u; /* xorshift32: the same hosts every run */
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		size_t len = 1 + x % 40;
+		/* mostly letters, so that the fast path runs far */
+		for (size_t j = 0; j < len; j++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			host[j] = x % 4 ? "abcdefghKLMNOPQR"[x % 16]
+					: alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+		}
+		scan_vs_check_all(host, len);
 	}
 }
 
@@ -981,7 +1100,7 @@ int main(void)
 	    cmocka_unit_test(test_uri_limits), cmocka_unit_test(test_uri_prefixes),
 	    cmocka_unit_test(test_uri_offset), cmocka_unit_test(test_uri_equal),
 	    cmocka_unit_test(test_uri_param),  cmocka_unit_test(test_uri_port),
-	    cmocka_unit_test(test_uri_host_shapes),
+	    cmocka_unit_test(test_uri_host_shapes), cmocka_unit_test(test_uri_host_scan),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	guard_release();
