@@ -29,6 +29,9 @@ usage: tools/bench calls [options]            SIPp call load, sipedge vs Kamaili
                         5 s (tm wait timer); their cleanup belongs to the calls)
   --proxies LIST        among direct,sipedge,kamailio (default sipedge,kamailio;
                         direct = uac -> uas without a proxy: SIPp's own latency)
+  --sipedge-yaml TEXT   lines added to sipedge's generated sipedge.yaml, e.g.
+                        'timers: {t1: 100ms}' (an experiment: Kamailio is
+                        left as it is)
   --shm MIB             sipedge shm_size = Kamailio -m (default 1024: Kamailio
                         needs more than 256 MiB at 2000 calls/s; neither
                         touches memory it does not use, so PSS is unaffected)
@@ -236,6 +239,7 @@ policy: policy.yaml
 control: sipedge.sock
 shm_size: ${CALLS_SHM}MiB
 log_level: info
+${CALLS_SE_YAML}
 EOF
 		cat >"$d/policy.yaml" <<EOF
 pools:
@@ -477,7 +481,7 @@ calls_table() { # DIR (holding one subdirectory per proxy)
 
 calls_parse_args() {
 	CALLS_RATES='' CALLS_N='' CALLS_WORKERS=2 CALLS_HOLD=1000 CALLS_SETTLE=35
-	CALLS_PROXIES=sipedge,kamailio CALLS_SHM=1024 CALLS_STRACE=0 CALLS_CG=0
+	CALLS_PROXIES=sipedge,kamailio CALLS_SHM=1024 CALLS_STRACE=0 CALLS_CG=0 CALLS_SE_YAML=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--rate) CALLS_RATES=$2; shift ;;
@@ -487,6 +491,7 @@ calls_parse_args() {
 		--settle) CALLS_SETTLE=$2; shift ;;
 		--proxies) CALLS_PROXIES=$2; shift ;;
 		--shm) CALLS_SHM=$2; shift ;;
+		--sipedge-yaml) CALLS_SE_YAML=$2; shift ;;
 		--strace) CALLS_STRACE=1 ;;
 		--callgrind) CALLS_CG=1 ;;
 		-h | --help) calls_usage; exit 0 ;;
