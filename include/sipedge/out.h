@@ -62,10 +62,12 @@ static inline void se_out_u32(struct se_out *o, uint32_t v)
 	se_out_put(o, tmp + i, sizeof(tmp) - i);
 }
 
-/* v in lowercase hex, at least `digits` of them (zero-padded, 1..16). */
+/* v in lowercase hex, at least `digits` of them (zero-padded; more than
+ * 16 is taken as 16). */
 static inline void se_out_hex(struct se_out *o, uint64_t v, unsigned digits)
 {
 	char tmp[16];
+	digits = digits > 16 ? 16 : digits;
 	size_t i = sizeof(tmp);
 	do {
 		tmp[--i] = "0123456789abcdef"[v & 15];
@@ -75,7 +77,8 @@ static inline void se_out_hex(struct se_out *o, uint64_t v, unsigned digits)
 }
 
 /* Ends the text at buf (written from se_out_at(buf, cap)) with a NUL that
- * must fit too: its length, or -1 when it did not fit. */
+ * must fit too: its length, or -1 when it did not fit (and then buf is not
+ * terminated). */
 static inline int se_out_end(struct se_out *o, const char *buf)
 {
 	se_out_put(o, "", 1);

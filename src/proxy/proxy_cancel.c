@@ -103,10 +103,12 @@ static void ack_forward(struct sip_worker *sw, uint8_t li, const struct se_msg *
 	const struct se_via *v = se_msg_top_via(m);
 	const struct listener_rt *l = &sw->w->listeners[tg.listener];
 	uint64_t h = XXH3_64bits_withSeed(buf + v->branch.off, v->branch.len, sw->ss->secret);
-	char branch[32] = SE_BRANCH_COOKIE "sA", via[256];
+	char branch[32] = SE_BRANCH_COOKIE "sA", via[512];
 	struct se_out bo = se_out_at(branch + 9, sizeof(branch) - 9);
 	se_out_hex(&bo, h, 16);
 	int vn = sip_via_text(l, branch, 9 + 16, via, sizeof(via));
+	if (vn < 0)
+		return;
 	char rvia[1024];
 	struct se_edit ed[8];
 	size_t ne = sip_forward_edits(m, buf, &tg, via, (uint32_t)vn, ed);

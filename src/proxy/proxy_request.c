@@ -136,8 +136,10 @@ int sip_branch_start_locked(struct sip_worker *sw, struct txn *t, const struct s
 	struct txn_branch_id id = {t->bucket, t->label, bi, loop};
 	char branch[TXN_BRANCH_MAX];
 	uint32_t bn = txn_branch_make(branch, &id, &sw->rng, sw->ss->secret);
-	char via[256];
+	char via[512];
 	int vn = sip_via_text(l, branch, bn, via, sizeof(via));
+	if (vn < 0)
+		return SE_ENOSPC;
 	struct se_edit ed[SIP_EDITS_MAX];
 	ed[0] = (struct se_edit){.op = SE_EDIT_PUSH_VIA, .data = via, .len = (uint32_t)vn};
 	if (n_extra)
@@ -182,7 +184,7 @@ static bool target_listed(struct sip_worker *sw, const struct sip_target *tg,
 int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct se_msg *m,
 			      const char *buf, const struct sip_target *tg)
 {
-	char rr[256], rvia[1024];
+	char rr[320], rvia[1024];
 	struct se_edit ed[SIP_EDITS_MAX];
 	size_t ne = sip_forward_edits(m, buf, tg, NULL, 0, ed);
 	ne += sip_received_edit(m, buf, &t->src, rvia, sizeof(rvia), &ed[ne]);
@@ -193,6 +195,8 @@ int sip_forward_branch_locked(struct sip_worker *sw, struct txn *t, const struct
 		se_out_put(&o, l->hostport, l->hostport_len);
 		se_out_put(&o, ";lr>", 4);
 		int rn = se_out_end(&o, rr);
+		if (rn < 0)
+			return SE_ENOSPC;
 		ed[ne++] = (struct se_edit){.op = SE_EDIT_INSERT_RECORD_ROUTE, .data = rr,
 					    .len = (uint32_t)rn};
 	}

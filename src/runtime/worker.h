@@ -19,11 +19,13 @@ struct listener_rt {
 	int fd;                            /* this slot's socket (master-bound) */
 	uv_poll_t poll;                    /* private: readability of fd (worker_udp.c) */
 	uint32_t index;                    /* position in config listen[] */
-	char via_host[INET6_ADDRSTRLEN + 2]; /* host for Via/Record-Route ("[::1]" for v6) */
+	/* host for Via/Record-Route ("[::1]" for v6, or `advertise`: a name
+	 * of up to 253 characters) */
+	char via_host[256];
 	uint16_t via_port;
-	uint8_t via_host_len;
-	uint8_t hostport_len;
-	char hostport[INET6_ADDRSTRLEN + 8]; /* "via_host:via_port", ready to copy */
+	uint16_t via_host_len;
+	uint16_t hostport_len;
+	char hostport[256 + 6]; /* "via_host:via_port", ready to copy */
 };
 
 struct worker {

@@ -79,10 +79,10 @@ static void tx_run(struct worker_tx *q, uint32_t from, uint32_t to)
 	uint32_t k = from;
 	while (k < to) {
 		int r = sendmmsg(q->fd[k], &q->msg[k], to - k, MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			q->res[k++] = -errno; /* this one is refused: go on after it */
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) { /* this one is refused: go on after it */
+			q->res[k++] = r < 0 ? -errno : -EIO;
 			continue;
 		}
 		for (int i = 0; i < r; i++)
@@ -115,13 +115,13 @@ static int tx_flush(struct worker *w, uint32_t mine)
 			last_err = q->res[i];
 		}
 	}
+	q->n = 0; /* before the hook: it may send */
+	q->used = 0;
 	if (sent)
 		atomic_fetch_add_explicit(&w->sh->slots[w->slot].msgs_out, sent,
 		                          memory_order_relaxed);
 	if (failed && w->hooks->send_failed)
 		w->hooks->send_failed(w, failed, last_err);
-	q->n = 0;
-	q->used = 0;
 	return rc;
 }
 

@@ -114,7 +114,15 @@ static void worker_udp_on_readable(uv_poll_t *h, int status, int events)
 
 	(void)events;
 	if (status < 0) {
-		worker_udp_rx_error(w, l, -status);
+		/* libuv stops the handle on a socket error (POLLERR): take the
+		 * pending error off the socket and watch it again, or this
+		 * listener would never receive again */
+		int err = 0;
+		socklen_t elen = sizeof(err);
+		getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+		worker_udp_rx_error(w, l, err ? err : -status);
+		if (l->fd >= 0 && !uv_is_closing((uv_handle_t *)h))
+			uv_poll_start(h, UV_READABLE, worker_udp_on_readable);
 		return;
 	}
 	for (uint32_t round = 0; round < WORKER_UDP_ROUNDS && l->fd >= 0; round++) {
@@ -157,13 +165,13 @@ static void worker_udp_via(struct worker *w, struct listener_rt *l,
 		snprintf(l->via_host, sizeof(l->via_host), "%s", w->cfg->advertise.host);
 	if (w->cfg->advertise.port)
 		l->via_port = w->cfg->advertise.port;
-	l->via_host_len = (uint8_t)strlen(l->via_host);
+	l->via_host_len = (uint16_t)strlen(l->via_host);
 	struct se_out o = se_out_at(l->hostport, sizeof(l->hostport));
 	se_out_put(&o, l->via_host, l->via_host_len);
 	se_out_put(&o, ":", 1);
 	se_out_u32(&o, l->via_port);
-	int n = se_out_end(&o, l->hostport); /* fits: via_host has room for an IPv6 literal */
-	l->hostport_len = (uint8_t)(n > 0 ? n : 0);
+	int n = se_out_end(&o, l->hostport); /* fits: 255 + ':' + 5 digits + NUL */
+	l->hostport_len = (uint16_t)(n > 0 ? n : 0);
 }
 
 int worker_udp_open(struct worker *w, uint32_t index, int fd)

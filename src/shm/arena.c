@@ -170,7 +170,8 @@ static void free_small(struct arena *a, uint32_t h, uint32_t page, void *p)
 
 	if (kept == 0)
 		return;
-	if (kept < 0 || c >= ARENA_NCLASSES || arena_lock_class(a, c) < 0) {
+	if (kept < 0 || c >= ARENA_NCLASSES || arena_cache_tagged(a, p) ||
+	    arena_lock_class(a, c) < 0) {
 		bad_free(a);
 		return;
 	}

@@ -24,9 +24,11 @@
  * without the lock: no one else writes that bit while the block is ours);
  * a block in a cache carries a tag in its first 8 bytes (its address mixed
  * with a secret drawn when the caches are made), written when it comes in
- * and wiped when it leaves. A live block whose first bytes happen to equal
- * its tag (a 2^-64 chance for data that cannot know the secret) would be
- * refused and leak.
+ * and wiped when it leaves, which the locked path of arena_free checks
+ * too (a process with no cache freeing a cached block). A live block whose
+ * first bytes happen to equal its tag (a 2^-64 chance for data that cannot
+ * know the secret) would be refused and leak. Two processes freeing the
+ * same block at the same instant can both pass: that race is not caught.
  */
 #include "arena_impl.h"
 
@@ -36,17 +38,31 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define CACHE_BYTES (32u * 1024u) /* at most per class per slot */
+#define CACHE_BYTES (8u * 1024u) /* at most per class per slot */
 
 static _Thread_local struct arena_cache *bound;
 static _Thread_local const struct arena *bound_arena;
 
 /* Blocks of class c a cache may hold: ARENA_CACHE_DEPTH, fewer for big
- * classes (a few kilobytes per class and slot at most). */
+ * classes: 8 KiB per class and slot at most (one block of the largest
+ * class), some 150 KiB per slot in all, which only that slot can use. */
 static uint32_t depth(const struct arena *a, unsigned c)
 {
 	uint32_t d = CACHE_BYTES / a->cls[c].size;
+	d = d ? d : 1;
 	return d < ARENA_CACHE_DEPTH ? d : ARENA_CACHE_DEPTH;
+}
+
+static uint64_t tag_of(const struct arena *a, const void *p)
+{
+	return (uint64_t)(uintptr_t)p ^ a->cache_secret;
+}
+
+bool arena_cache_tagged(const struct arena *a, const void *p)
+{
+	uint64_t was;
+	memcpy(&was, p, sizeof(was));
+	return a->caches && was == tag_of(a, p);
 }
 
 int arena_caches_create(struct arena *a, uint32_t nslots)
@@ -81,8 +97,8 @@ struct arena_cache *arena_cache_mine(const struct arena *a)
 void *arena_cache_alloc(struct arena *a, struct arena_cache *k, unsigned c)
 {
 	uint32_t n = atomic_load_explicit(&k->n[c], memory_order_relaxed);
-	uint32_t want = depth(a, c) / 2;
-	if (n == 0 && want > 0) { /* a batch from the class, under one lock */
+	uint32_t want = depth(a, c) / 2 ? depth(a, c) / 2 : 1;
+	if (n == 0) { /* a batch from the class, under one lock */
 		if (arena_lock_class(a, c) < 0) {
 			atomic_fetch_add_explicit(&a->cls[c].fail, 1, memory_order_relaxed);
 			return NULL;
@@ -91,6 +107,8 @@ void *arena_cache_alloc(struct arena *a, struct arena_cache *k, unsigned c)
 			void *p = arena_slab_alloc_locked(a, c);
 			if (!p)
 				break;
+			uint64_t tag = tag_of(a, p);
+			memcpy(p, &tag, sizeof(tag));
 			k->obj[c][n] = p;
 			ARENA_ORDER();
 			atomic_store_explicit(&k->n[c], ++n, memory_order_relaxed);
@@ -142,14 +160,16 @@ int arena_cache_free(struct arena *a, struct arena_cache *k, unsigned c, uint32_
 	    (off - kc->hdr) % kc->size != 0 || (off - kc->hdr) / kc->size >= kc->nobj)
 		return -1;
 	/* free in its slab already (freed twice, the first time given back):
-	 * our bit cannot change under us, whoever writes the others */
+	 * our bit cannot change under us, whoever writes the others. (The
+	 * writers store the word plainly under the class lock; an aligned
+	 * 64-bit load cannot tear on the targets we build for, though C calls
+	 * it a race.) */
 	size_t idx = (off - kc->hdr) / kc->size;
 	const _Atomic uint64_t *bm = (const _Atomic uint64_t *)arena_slab_bitmap(a, c, h);
 	if (!((atomic_load_explicit(&bm[idx / 64], memory_order_relaxed) >> (idx % 64)) & 1))
 		return -1;
-	uint64_t tag = (uint64_t)(uintptr_t)p ^ a->cache_secret, was;
-	memcpy(&was, p, sizeof(was));
-	if (was == tag)
+	uint64_t tag = tag_of(a, p);
+	if (arena_cache_tagged(a, p))
 		return -1; /* in a cache already: freed twice */
 	uint32_t n = atomic_load_explicit(&k->n[c], memory_order_relaxed);
 	if (n >= d) {

@@ -194,6 +194,8 @@ void *arena_cache_alloc(struct arena *a, struct arena_cache *k, unsigned c);
  * 1 not (the caller frees it the locked way), -1 not a live block of that
  * slab (bad free). */
 int arena_cache_free(struct arena *a, struct arena_cache *k, unsigned c, uint32_t h, void *p);
+/* Does block p carry the tag of a block held in some cache? */
+bool arena_cache_tagged(const struct arena *a, const void *p);
 /* Blocks of class c held in all caches (a racy sum, for stats). */
 uint64_t arena_cache_held(const struct arena *a, unsigned c);
 

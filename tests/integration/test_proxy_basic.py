@@ -78,6 +78,25 @@ def test_options_routed_to_pool_and_200_relayed(proxy, uas, ua):
     assert resp.call_id == req.call_id and resp.to_tag == uas.sent[-1].to_tag
 
 
+def test_long_advertised_name_in_via_and_record_route(sipedge_factory, uas_factory, ua):
+    # `advertise` may be a host name of up to 253 characters: Via and
+    # Record-Route carry it whole, and the response, whose top Via names
+    # it, is still recognised as ours and relayed (RFC 3261 §16.7 step 3).
+    name = ".".join(["edge-%02d" % i for i in range(30)]) + ".example.net"  # 251 chars
+    assert len(name) > 240
+    uas = uas_factory({"INVITE": [100, (200, 0.05)], "BYE": [200]}, reply_to="source")
+    proxy = sipedge_factory({"record_route": True, "advertise": f"{name}:5999"},
+                            pool_policy(uas))
+    req = ua.request("INVITE", R_URI)
+    ua.send(req, proxy.addr)
+    resp = final_response(ua, req)
+    assert resp.status == 200, resp
+    got = uas.wait_for("INVITE")[0]
+    assert got.vias[0].sent_by == (name, 5999), got.vias[0]
+    assert f"<sip:{name}:5999;lr>" in got.get("Record-Route"), got.get("Record-Route")
+    ua.send(ua.ack_for(req, resp), uas.addr)
+
+
 def test_rport_filled_in(proxy, uas, ua):
     # RFC 3581 §4: a server receiving a request whose top Via has an empty
     # rport MUST set it to the source port (and add received when the

@@ -576,20 +576,24 @@ static void test_slot_caches(void **state)
 	assert_int_equal(st.bad_free, 0);
 	assert_consistent(a);
 
-	/* this process, bound to slot 3: a double free into the cache */
+	/* this process, unbound (the locked path): the block slot 1 freed
+	 * last sits in its cache, and a second free is refused */
+	arena_free(a, blk[NB - 1]);
+	assert_int_equal(snap(a).bad_free, 1);
+	/* bound to slot 3: a double free into the cache */
 	arena_cache_bind(a, 3);
 	void *p = arena_alloc(a, 100);
 	assert_non_null(p);
 	arena_free(a, p);
 	arena_free(a, p);
-	assert_int_equal(snap(a).bad_free, 1);
-	arena_free(a, (unsigned char *)arena_alloc(a, 100) + 16); /* not a block start */
 	assert_int_equal(snap(a).bad_free, 2);
+	arena_free(a, (unsigned char *)arena_alloc(a, 100) + 16); /* not a block start */
+	assert_int_equal(snap(a).bad_free, 3);
 	/* freed through slot 1, now in its cache or back in its slab: either
 	 * way a second free through this slot is refused */
 	arena_free(a, blk[0]);
 	arena_free(a, blk[NB - 1]);
-	assert_int_equal(snap(a).bad_free, 4);
+	assert_int_equal(snap(a).bad_free, 5);
 	arena_cache_bind(a, UINT32_MAX); /* unbound again: the locked path */
 	assert_consistent(a);
 	arena_destroy(a);
