@@ -49,7 +49,8 @@ struct sip_worker {
 	const struct policy *pol;   /* the policy in force in this worker */
 	uint32_t pol_fields;        /* 1 << enum policy_field read by its rules */
 	struct pool_shared *ps;     /* pools' live state (shared) */
-	char listener_names[WORKER_MAX_LISTENERS][64]; /* "udp://127.0.0.1:5060" */
+	/* "udp://127.0.0.1:5060": the transport, then the listener's hostport */
+	char listener_names[WORKER_MAX_LISTENERS][8 + sizeof(((struct listener_rt *)0)->hostport)];
 	uint32_t listener_name_len[WORKER_MAX_LISTENERS];
 	struct sip_probe_rt *probe_rt; /* [pol->n_dests] */
 	uint32_t *dest_of_state;    /* [ps->dest_cap]: pol's dest of a shared record */
