@@ -16,6 +16,8 @@ What it covers, with the RFC 3261 sections it follows:
   (new branch, in-dialog, Route set from Record-Route, §13.2.2.4, §12.2.1.1).
 - UA.cancel_for(): CANCEL matching an INVITE (§9.1, RFC 3326 Reason).
 - Dialog: in-dialog requests (BYE ...) for either side (§12.1, §12.2).
+- send_windowed(): many requests, at most `window` without a final, for
+  load that stays on loopback and bounded in count and time.
 - ScriptedUAS: answers each method with a list of responses, optional
   delays, no answer, CANCEL → 200 + 487 (§9.2), and records everything.
 
@@ -1098,6 +1100,41 @@ class _ServerTxn:
         self.last: Optional[Message] = None
         self.final = False
         self.cancelled = False
+
+
+def send_windowed(ua: UA, target, reqs, window: int, stall: float, limit: float,
+                  on_final: Optional[Callable[[Message, Message], None]] = None) -> dict:
+    """Send reqs to target keeping at most `window` without a final
+    response; on_final(request, final) for each first final (an INVITE's
+    ACK). Returns {call_id: final response}; missing ones never got one:
+    the loop ends after `stall` s without progress or `limit` s in all."""
+    reqs = list(reqs)
+    results, pending = {}, {}
+    i = 0
+    t_end = time.monotonic() + limit
+    last = time.monotonic()
+    while (i < len(reqs) or pending) and time.monotonic() < t_end:
+        while i < len(reqs) and len(pending) < window:
+            ua.send(reqs[i], target)
+            pending[(reqs[i].call_id, reqs[i]["CSeq"])] = reqs[i]
+            i += 1
+        try:
+            data, _ = ua.recv_raw(0.5)
+        except SipTimeout:
+            if time.monotonic() - last > stall:
+                break
+            continue
+        m = try_parse(data)
+        if m is None or not m.is_response or m.status < 200:
+            continue
+        req = pending.pop((m.call_id, m.get("CSeq")), None)
+        if req is None:
+            continue  # a retransmitted final: dealt with already
+        if on_final:
+            on_final(req, m)
+        results[m.call_id] = m
+        last = time.monotonic()
+    return results
 
 
 class ScriptedUAS:

@@ -88,31 +88,8 @@ def invites(ua, proxy, n, window, stall=6.0, limit=60.0):
     never got a final: the loop ends after `stall` s without one or
     `limit` s in all."""
     reqs = [ua.request("INVITE", f"sip:bob@{R_HOST}", body=SDP) for _ in range(n)]
-    results, pending = {}, {}
-    i = 0
-    t_end = time.monotonic() + limit
-    last = time.monotonic()
-    while (i < n or pending) and time.monotonic() < t_end:
-        while i < n and len(pending) < window:
-            ua.send(reqs[i], proxy.addr)
-            pending[(reqs[i].call_id, reqs[i]["CSeq"])] = reqs[i]
-            i += 1
-        try:
-            data, _ = ua.recv_raw(0.5)
-        except sip.SipTimeout:
-            if time.monotonic() - last > stall:
-                break
-            continue
-        m = sip.try_parse(data)
-        if m is None or not m.is_response or m.status < 200:
-            continue
-        inv = pending.pop((m.call_id, m.get("CSeq")), None)
-        if inv is None:
-            continue  # a retransmitted final: its ACK went already
-        ack(ua, proxy, inv, m)
-        results[m.call_id] = m
-        last = time.monotonic()
-    return results
+    return sip.send_windowed(ua, proxy.addr, reqs, window, stall, limit,
+                             on_final=lambda inv, m: ack(ua, proxy, inv, m))
 
 
 def all_ok(results, n):

@@ -68,31 +68,8 @@ def send_many(ua, target, reqs, window=24, stall=3.0, limit=60.0):
     """Send requests keeping at most `window` of them without a final
     response. Returns {call_id: final status} (missing ones never got
     one: the loop ends after `stall` s without progress or `limit` s)."""
-    results, pending = {}, {}
-    reqs = list(reqs)
-    i = 0
-    t_end = time.monotonic() + limit
-    last = time.monotonic()
-    while (i < len(reqs) or pending) and time.monotonic() < t_end:
-        while i < len(reqs) and len(pending) < window:
-            ua.send(reqs[i], target)
-            pending[(reqs[i].call_id, reqs[i]["CSeq"])] = reqs[i]
-            i += 1
-        try:
-            data, _ = ua.recv_raw(0.5)
-        except sip.SipTimeout:
-            if time.monotonic() - last > stall:
-                break
-            continue
-        m = sip.try_parse(data)
-        if m is None or not m.is_response or m.status < 200:
-            continue
-        key = (m.call_id, m.get("CSeq"))
-        if key in pending:
-            del pending[key]
-            results[m.call_id] = m.status
-            last = time.monotonic()
-    return results
+    finals = sip.send_windowed(ua, target, reqs, window, stall, limit)
+    return {cid: m.status for cid, m in finals.items()}
 
 
 def landed(uases, method, since=None):

@@ -31,19 +31,7 @@
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static char tmpdir[] = "/tmp/test_config.XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return yaml_case_mkdtemp(tmpdir);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return yaml_case_rmdir(tmpdir);
-}
+YAML_CASE_TMPDIR("test_config")
 
 static const char *write_file(const char *name, const char *text)
 {

@@ -47,19 +47,7 @@
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static char tmpdir[] = "/tmp/test_policy.XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return yaml_case_mkdtemp(tmpdir);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return yaml_case_rmdir(tmpdir);
-}
+YAML_CASE_TMPDIR("test_policy")
 
 static const char *write_named(const char *name, const char *text)
 {

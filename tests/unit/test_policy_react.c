@@ -28,19 +28,7 @@
 
 #define MAX_LINES 40
 
-static char tmpdir[] = "/tmp/test_policy_react.XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return yaml_case_mkdtemp(tmpdir);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return yaml_case_rmdir(tmpdir);
-}
+YAML_CASE_TMPDIR("test_policy_react")
 
 static const char *write_file(const char *text)
 {

@@ -27,19 +27,7 @@
 
 #include "yaml_case.h"
 
-static char tmpdir[] = "/tmp/test_react.XXXXXX";
-
-static int setup(void **state)
-{
-	(void)state;
-	return yaml_case_mkdtemp(tmpdir);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return yaml_case_rmdir(tmpdir);
-}
+YAML_CASE_TMPDIR("test_react")
 
 /* The policy under test; "%s" is the provisional relay's code. Rule
  * `carriers` has reactions for every event, pool `carriers` has its own,

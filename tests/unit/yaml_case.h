@@ -28,6 +28,21 @@ static inline int yaml_case_rmdir(const char *dir)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A suite's scratch directory `tmpdir` ("/tmp/NAME.XXXXXX") and the group
+ * setup/teardown that make and remove it. */
+#define YAML_CASE_TMPDIR(name)                                                                     \
+	static char tmpdir[] = "/tmp/" name ".XXXXXX";                                             \
+	static int setup(void **state)                                                             \
+	{                                                                                          \
+		(void)state;                                                                       \
+		return yaml_case_mkdtemp(tmpdir);                                                  \
+	}                                                                                          \
+	static int teardown(void **state)                                                          \
+	{                                                                                          \
+		(void)state;                                                                       \
+		return yaml_case_rmdir(tmpdir);                                                    \
+	}
+
 /* Write text to dir/name; returns the path (one static buffer, valid
  * until the next call). */
 static inline const char *yaml_case_write(const char *dir, const char *name, const char *text)
