@@ -419,6 +419,8 @@ void sip_txn_free_locked(struct sip_worker *sw, struct txn *t);
 
 /* proxy_timer.c */
 void sip_tick(struct worker *w, uint64_t now);
+/* proxy_hooks.c: the tick's period and the wheels' resolution, in ms. */
+uint32_t sip_tick_ms(const struct config *cfg);
 void sip_txn_rearm_locked(struct sip_worker *sw, struct txn *t);
 void sip_adopt_timers(struct sip_worker *sw);
 

@@ -203,7 +203,7 @@ static int worker_setup_loop(struct worker *w, const struct worker_init *wi)
 		log_error("uv_signal_start(SIGTERM): %s", uv_strerror(rc));
 		return rc;
 	}
-	uint64_t tick_ms = w->hooks->tick_ms ? w->hooks->tick_ms : WORKER_TICK_DEFAULT_MS;
+	uint64_t tick_ms = w->hooks->tick_ms ? w->hooks->tick_ms(w->cfg) : WORKER_TICK_DEFAULT_MS;
 	uv_timer_init(&w->loop, &w->tick);
 	w->tick.data = w;
 	w->tick_due_ns = uv_hrtime() + tick_ms * 1000000u;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct config;
 struct worker;
 struct listener_rt;
 
@@ -25,7 +26,8 @@ struct worker_hooks {
 	 * only during the call, writable (the hook may edit it in place). */
 	void (*recv)(struct worker *w, struct listener_rt *l, char *buf, size_t len,
 		     const struct sockaddr *src, socklen_t srclen);
-	/* Periodic (every tick_ms): timers; must do bounded work per call. */
+	/* Periodic (every tick_ms(cfg) milliseconds): timers; must do
+	 * bounded work per call. */
 	void (*tick)(struct worker *w, uint64_t now_ms);
 	/* True when the worker holds no transaction still in flight: a
 	 * stopping worker exits once idle (or at the drain deadline). */
@@ -38,7 +40,10 @@ struct worker_hooks {
 	void (*send_failed)(struct worker *w, uint32_t n, int err);
 	/* Before exit: release per-process resources. */
 	void (*stop)(struct worker *w);
-	uint32_t tick_ms;
+	/* The tick's period for this configuration; NULL: 100 ms. Every
+	 * tick that finds the loop asleep costs a wake-up, so it is as long
+	 * as the timers allow. */
+	uint32_t (*tick_ms)(const struct config *cfg);
 };
 
 #endif

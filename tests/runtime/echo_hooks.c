@@ -89,6 +89,12 @@ static void echo_stop(struct worker *w)
 	         (unsigned long long)atomic_load(&es->datagrams));
 }
 
+static uint32_t echo_tick_ms(const struct config *cfg)
+{
+    (void)cfg;
+    return 20;
+}
+
 static const struct runtime_hooks echo_hooks = {
     .shared_init = echo_shared_init,
     .worker =
@@ -97,7 +103,7 @@ static const struct runtime_hooks echo_hooks = {
             .recv = echo_recv,
             .idle = echo_idle,
             .stop = echo_stop,
-            .tick_ms = 20,
+            .tick_ms = echo_tick_ms,
         },
 };
 
