@@ -295,10 +295,9 @@ static void master_respread(struct master *m)
 		return; /* nobody to send to: keep the last program */
 	for (uint32_t l = 0; l < m->n_listeners; l++) {
 		int rc = udp_sockets_spread(m->fds[l * m->nslots], k == m->nslots ? NULL : live, k);
-		if (rc != 0)
-			log_warn(
-			    "setsockopt(listener %u, SO_ATTACH_REUSEPORT_CBPF, %u of %u slots): %s",
-			    l, k, m->nslots, strerror(-rc));
+		if (rc < 0)
+			log_warn("listener %u: no spreading program over %u of %u slots: %s", l, k,
+			         m->nslots, strerror(-rc));
 	}
 }
 

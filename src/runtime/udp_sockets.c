@@ -1,6 +1,6 @@
 /*
  * udp_sockets: one SO_REUSEPORT socket per worker slot for each UDP
- * listener, with datagrams spread at random over the group.
+ * listener, with datagrams spread over the group whoever sent them.
  *
  * Why not one socket shared by all workers: every worker polls it, so
  * every datagram wakes every worker (the thundering herd), and on virtual
@@ -9,10 +9,11 @@
  * is pinned to one worker, and at a carrier edge a few peers (the other
  * carriers' SBCs) send most of the traffic: one worker would be busy and
  * the rest idle. So the master binds n sockets to the same address and
- * attaches a classic BPF program to the group (SO_ATTACH_REUSEPORT_CBPF)
- * that returns a random index, A = random() % n: each datagram goes to one
- * socket (one wake-up) chosen uniformly, whoever sent it. Any worker may
- * get any message, which the shared-memory design already allows.
+ * attaches a program to the group that returns a random index: each
+ * datagram goes to one socket (one wake-up), whoever sent it; with eBPF
+ * the draw holds for a short burst, so a burst wakes one worker
+ * (udp_sockets_spread.c). Any worker may get any message, which the
+ * shared-memory design already allows.
  *
  * The index the program returns is a position in the kernel's reuseport
  * group, and positions are given in bind order: socket i (bound i-th) is
@@ -32,13 +33,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#define UDP_SOCKETS_MAX 1024
+#define UDP_SOCKETS_MAX 1024 /* as udp_sockets_spread.c */
 
 /* "127.0.0.1:5060" or "[::1]:5060", for messages. */
 static const char *udp_sockets_addr_text(const struct sockaddr *sa, char *buf, size_t size)
@@ -178,38 +178,6 @@ int udp_sockets_bind(const struct sockaddr *addr, socklen_t addrlen, uint32_t n,
 	return 0;
 }
 
-/*
- * The program: A = random() % k, then return A itself (idx NULL) or idx[A]
- * through a chain of compares, 2 instructions per entry: classic BPF has
- * no indexed load from a table, and k is small (one entry per slot).
- */
-int udp_sockets_spread(int fd, const uint32_t *idx, uint32_t k)
-{
-	struct sock_filter code[3 + 2 * UDP_SOCKETS_MAX];
-	unsigned len = 0;
-
-	if (k == 0 || k > UDP_SOCKETS_MAX)
-		return -EINVAL;
-	code[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	                                           (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
-	code[len++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, k);
-	if (idx == NULL) {
-		code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
-	} else {
-		for (uint32_t j = 0; j < k; j++) {
-			code[len++] =
-			    (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, j, 0, 1);
-			code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, idx[j]);
-		}
-		code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, idx[0]);
-	}
-	struct sock_fprog prog = {.len = (unsigned short)len, .filter = code};
-
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0)
-		return -errno;
-	return 0;
-}
-
 int udp_sockets_open(const struct sockaddr *addr, socklen_t addrlen, uint32_t n, int *fds,
                      const char *name)
 {
@@ -220,10 +188,13 @@ int udp_sockets_open(const struct sockaddr *addr, socklen_t addrlen, uint32_t n,
 	/* One socket has nothing to spread over. */
 	if (n > 1) {
 		rc = udp_sockets_spread(fds[0], NULL, n);
-		if (rc != 0)
-			log_warn("setsockopt(%s, SO_ATTACH_REUSEPORT_CBPF): %s: datagrams are "
-			         "spread by the kernel's per-peer hash instead",
+		if (rc < 0)
+			log_warn("%s: no spreading program (%s): datagrams are spread by the "
+			         "kernel's per-peer hash instead",
 			         name, strerror(-rc));
+		else
+			log_info("%s: datagrams spread over the workers %s", name,
+			         udp_spread_name((enum udp_spread)rc));
 	}
 
 	int granted = 0;

@@ -3,7 +3,8 @@
  *
  * The master opens them before fork and keeps every one open for its whole
  * life; worker slot i receives on socket i only. See udp_sockets.c for why
- * one SO_REUSEPORT socket per slot, spread by a random BPF program.
+ * one SO_REUSEPORT socket per slot, and udp_sockets_spread.c for the
+ * program that spreads datagrams over them.
  */
 #ifndef SE_RUNTIME_UDP_SOCKETS_H
 #define SE_RUNTIME_UDP_SOCKETS_H
@@ -28,16 +29,28 @@
 int udp_sockets_bind(const struct sockaddr *addr, socklen_t addrlen, uint32_t n, int *fds,
                      const char *ctx);
 
+/* How datagrams are spread (udp_sockets_spread.c). */
+enum udp_spread {
+	UDP_SPREAD_RANDOM, /* each to a random socket (classic BPF) */
+	UDP_SPREAD_BURSTS, /* each CPU's bursts to one random socket (eBPF) */
+};
+
 /*
- * Make the reuseport group of fd send each datagram to a uniformly random
- * one of k sockets (SO_ATTACH_REUSEPORT_CBPF): socket idx[0..k) (group
- * indexes, i.e. slots), or sockets 0..k-1 when idx is NULL. Applies to the
- * whole group, whichever member fd is, and replaces the previous program:
- * the master narrows the set while a slot is given up and widens it again
- * when the slot runs. 1 <= k <= 1024. Returns 0 or -errno (not logged: the
- * caller decides whether it is fatal).
+ * Make the reuseport group of fd spread datagrams over k of its sockets,
+ * whoever sent them: socket idx[0..k) (group indexes, i.e. slots), or
+ * sockets 0..k-1 when idx is NULL. Applies to the whole group, whichever
+ * member fd is, and replaces the previous program: the master narrows the
+ * set while a slot is given up and widens it again when the slot runs.
+ * 1 <= k <= 1024. In bursts when the kernel lets us load eBPF, at random
+ * otherwise. Returns the enum udp_spread in force, or -errno (not logged:
+ * the caller decides whether it is fatal).
  */
 int udp_sockets_spread(int fd, const uint32_t *idx, uint32_t k);
+/* The same with that program only: 0 or -errno (EPERM: eBPF needs
+ * CAP_BPF). */
+int udp_sockets_spread_as(int fd, const uint32_t *idx, uint32_t k, enum udp_spread how);
+/* "in bursts per CPU (eBPF)", for the log. */
+const char *udp_spread_name(enum udp_spread how);
 
 /*
  * udp_sockets_bind + udp_sockets_spread for a listener: what the master
