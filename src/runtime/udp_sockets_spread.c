@@ -167,7 +167,7 @@ static int spread_bursts(int fd, const uint32_t *idx, uint32_t k)
 	if (mfd < 0)
 		return -errno;
 
-	static struct bpf_insn code[32 + 2 * SPREAD_MAX];
+	struct bpf_insn code[32 + 2 * SPREAD_MAX];
 	uint32_t n = spread_bursts_code(code, mfd, idx, k);
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
@@ -207,5 +207,6 @@ int udp_sockets_spread(int fd, const uint32_t *idx, uint32_t k)
 const char *udp_spread_name(enum udp_spread how)
 {
 	return how == UDP_SPREAD_BURSTS ? "in bursts per CPU (eBPF)"
-	                                : "at random per datagram (classic BPF; eBPF needs CAP_BPF)";
+	                                : "at random per datagram (classic BPF: loading eBPF "
+	                                  "was refused, it needs CAP_BPF)";
 }
