@@ -13,10 +13,13 @@
  *   180 and a 200 back to back, a SIPp round). Drawn per datagram, a
  *   burst of k datagrams wakes up to k workers; kept together it wakes
  *   one, which reads them with one recvmmsg. At 2000 calls/s through two
- *   workers (tools/bench calls) this cut the wake-ups from 2.3 to 1.3 per
- *   call and the CPU per call by a fifth. The datagram bound keeps what
- *   lands on a busy worker while another sleeps to a short queue when the
- *   load is high; the time bound spreads a trickle evenly.
+ *   workers (tools/bench calls) this cut the wake-ups from 2.35 to 1.97
+ *   per call and the CPU per call by a fifth (drawing once per
+ *   millisecond for all CPUs, without the datagram bound, gave 1.3, but
+ *   would queue a whole millisecond on one worker at high load). The
+ *   datagram bound keeps what lands on a busy worker while another
+ *   sleeps to a short queue when the load is high; the time bound
+ *   spreads a trickle evenly.
  *   Loading an eBPF program needs CAP_BPF (or root) where unprivileged BPF
  *   is disabled, as Debian does by default.
  * - random (classic BPF, SO_ATTACH_REUSEPORT_CBPF): A = random() % k per
