@@ -38,8 +38,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define UDP_SOCKETS_MAX 1024 /* as udp_sockets_spread.c */
-
 /* "127.0.0.1:5060" or "[::1]:5060", for messages. */
 static const char *udp_sockets_addr_text(const struct sockaddr *sa, char *buf, size_t size)
 {

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* Sockets in a group at most: the n of udp_sockets_bind, the k of
+ * udp_sockets_spread. */
+#define UDP_SOCKETS_MAX 1024
+
 /* Receive buffer asked for on each socket (the kernel may grant less). */
 #define UDP_SOCKETS_RCVBUF (4 << 20)
 

@@ -49,7 +49,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SPREAD_MAX          1024
 #define SPREAD_BURST_NS     1000000 /* 1 ms */
 #define SPREAD_BURST_DGRAMS 8
 
@@ -57,7 +56,7 @@
 
 static int spread_random(int fd, const uint32_t *idx, uint32_t k)
 {
-	struct sock_filter code[3 + 2 * SPREAD_MAX];
+	struct sock_filter code[3 + 2 * UDP_SOCKETS_MAX];
 	unsigned len = 0;
 
 	code[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -170,7 +169,7 @@ static int spread_bursts(int fd, const uint32_t *idx, uint32_t k)
 	if (mfd < 0)
 		return -errno;
 
-	struct bpf_insn code[32 + 2 * SPREAD_MAX];
+	struct bpf_insn code[32 + 2 * UDP_SOCKETS_MAX];
 	uint32_t n = spread_bursts_code(code, mfd, idx, k);
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
@@ -192,18 +191,16 @@ static int spread_bursts(int fd, const uint32_t *idx, uint32_t k)
 
 int udp_sockets_spread_as(int fd, const uint32_t *idx, uint32_t k, enum udp_spread how)
 {
-	if (k == 0 || k > SPREAD_MAX)
+	if (k == 0 || k > UDP_SOCKETS_MAX)
 		return -EINVAL;
 	return how == UDP_SPREAD_BURSTS ? spread_bursts(fd, idx, k) : spread_random(fd, idx, k);
 }
 
 int udp_sockets_spread(int fd, const uint32_t *idx, uint32_t k)
 {
-	if (k == 0 || k > SPREAD_MAX)
-		return -EINVAL;
-	if (spread_bursts(fd, idx, k) == 0)
+	if (udp_sockets_spread_as(fd, idx, k, UDP_SPREAD_BURSTS) == 0)
 		return UDP_SPREAD_BURSTS;
-	int rc = spread_random(fd, idx, k);
+	int rc = udp_sockets_spread_as(fd, idx, k, UDP_SPREAD_RANDOM);
 	return rc < 0 ? rc : UDP_SPREAD_RANDOM;
 }
 
